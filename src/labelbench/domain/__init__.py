@@ -1,0 +1,1 @@
+"""Plain domain vocabulary shared by every layer (no I/O, no frameworks)."""
