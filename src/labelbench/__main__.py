@@ -1,0 +1,5 @@
+"""`python -m labelbench`."""
+
+from labelbench.cli.main import run
+
+run()

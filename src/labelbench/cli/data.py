@@ -1,0 +1,155 @@
+"""Data commands: `demo`, `features build`, `status`, `export`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelbench.cli.state import CliState, state
+
+features_app = typer.Typer(help="Compute samples and the 16 production features.", no_args_is_help=True)
+export_app = typer.Typer(help="Export samples or the label log (CSV or Parquet).", no_args_is_help=True)
+
+
+def _workspace(st: CliState):  # type: ignore[no-untyped-def]
+    from labelbench.services.workspace import open_workspace
+
+    return open_workspace(st.settings())
+
+
+def demo(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="Random seed of the world.")] = 0,
+    scale: Annotated[
+        int, typer.Option(min=1, max=1000, help="Multiply the world (K consecutive years).")
+    ] = 1,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Drop everything in the database and regenerate.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Build the demo world: ~84k evidence rows, ~2,600 incidents, ~4,200 samples in 131 countries.
+
+    Non-interactive and idempotent: a database that already holds evidence is kept as it is
+    (labels survive), unless `--reset` is given.
+    """
+    from labelbench.services.demo import create_demo
+
+    st = state(ctx)
+    report = create_demo(st.settings(), seed=seed, scale=scale, reset=reset, progress=st.info)
+    if as_json:
+        st.out.print_json(json.dumps(report.to_dict()))
+        return
+    if not report.created:
+        st.out.print(
+            f"kept the existing database ({report.evidence_rows:,} evidence rows, "
+            f"{report.samples:,} samples); use --reset to regenerate"
+        )
+        return
+    st.out.print(
+        f"demo world ready in {report.seconds:.1f}s: {report.evidence_rows:,} evidence rows, "
+        f"{report.incidents:,} incidents, {report.probe_metrics:,} probe days, "
+        f"{report.samples:,} samples"
+    )
+
+
+@features_app.command("build")
+def features_build(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Recompute samples and features from evidence; writes only what changed (idempotent)."""
+    from labelbench.services.features import build_features
+
+    st = state(ctx)
+    ws = _workspace(st)
+    try:
+        report = build_features(ws, progress=st.info)
+    finally:
+        ws.close()
+    if as_json:
+        st.out.print_json(json.dumps(report.to_dict()))
+        return
+    st.out.print(
+        f"{report.samples:,} samples: {report.inserted:,} new, {report.updated:,} updated "
+        f"({report.fingerprint_changed:,} with changed evidence), {report.unchanged:,} unchanged, "
+        f"{report.removed:,} removed, {report.kept_stale:,} kept for their labels "
+        f"({report.seconds:.1f}s)"
+    )
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """What is in the database: samples, positives, evidence, incidents, labels per country."""
+    from rich.table import Table
+
+    from labelbench.services.status import status as compute
+
+    st = state(ctx)
+    ws = _workspace(st)
+    try:
+        result = compute(ws)
+    finally:
+        ws.close()
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    st.out.print(
+        f"[bold]{result['database']}[/bold]  schema {result['schema_revision']}  "
+        f"production model: {result['production_model'] or 'none'}"
+    )
+    st.out.print(
+        f"{result['countries']} countries, {result['samples']:,} samples, "
+        f"{result['positives']:,} positives ({result['incident_positives']:,} incident-derived), "
+        f"{result['evidence_rows']:,} evidence rows, {result['incidents']:,} incidents, "
+        f"{result['human_labels']:,} human labels"
+    )
+    table = Table("country", "samples", "positives", "incident +", "human labels", title="per country")
+    for row in result["per_country"]:
+        table.add_row(
+            row["country"],
+            str(row["samples"]),
+            str(row["positives"]),
+            str(row["incident_positives"]),
+            str(row["human_labels"]),
+        )
+    st.out.print(table)
+
+
+@export_app.command("samples")
+def export_samples(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Target file (.csv or .parquet).")],
+) -> None:
+    """One row per sample: country, day, 16 features, effective label and provenance columns."""
+    from labelbench.services.export import export_samples as run
+
+    st = state(ctx)
+    ws = _workspace(st)
+    try:
+        n = run(ws, out)
+    finally:
+        ws.close()
+    st.info(f"wrote {n:,} samples to {out}")
+
+
+@export_app.command("labels")
+def export_labels(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Target file (.csv or .parquet).")],
+) -> None:
+    """The whole label log (every decision, undo and adjudication) with provenance."""
+    from labelbench.services.export import export_labels as run
+
+    st = state(ctx)
+    ws = _workspace(st)
+    try:
+        n = run(ws, out)
+    finally:
+        ws.close()
+    st.info(f"wrote {n:,} label events to {out}")

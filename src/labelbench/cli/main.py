@@ -1,0 +1,128 @@
+"""The `labelbench` command: a thin Typer wrapper over the services layer.
+
+Exit codes are part of the interface (see :class:`labelbench.errors.ExitCode` and the README).
+Heavy imports (pandas, scikit-learn, Textual) happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from labelbench import __version__
+from labelbench.cli import data, db
+from labelbench.cli.state import CliState
+from labelbench.errors import ExitCode, LabelbenchError
+
+app = typer.Typer(
+    name="labelbench",
+    help=(
+        "Label curation and active learning for sparse-positive countries.\n\n"
+        "Typical day: `labelbench demo` (or point LABELBENCH_DATABASE_URL at real data and run "
+        "`labelbench db upgrade` + `labelbench features build`), then `labelbench label` to "
+        "label, `labelbench retrain` to measure, `labelbench report weekly` to review."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db.app, name="db")
+app.add_typer(data.features_app, name="features")
+app.add_typer(data.export_app, name="export")
+app.command("demo")(data.demo)
+app.command("status")(data.status)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"labelbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="SQLAlchemy URL (overrides LABELBENCH_DATABASE_URL and labelbench.toml).",
+            show_default=False,
+        ),
+    ] = None,
+    models_dir: Annotated[
+        Path | None,
+        typer.Option("--models-dir", help="Model registry folder (default: ./models)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Config file (default: ./labelbench.toml if present)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More progress detail.")] = False,
+    traceback_: Annotated[
+        bool, typer.Option("--traceback", help="Show the full stack trace on errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    ctx.obj = CliState(
+        config_file=config,
+        overrides={"database_url": database_url, "models_dir": models_dir},
+        verbose=verbose,
+    )
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+
+
+def _print_error(message: str) -> None:
+    # Defence in depth: whatever produced the message, a URL password never reaches the terminal.
+    message = _URL_PASSWORD.sub(r"\1***@", message.splitlines()[0] if message else "")
+    click.echo(f"labelbench: error: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map every failure to one stderr line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_trace = "--traceback" in args or os.environ.get("LABELBENCH_TRACEBACK") == "1"
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="labelbench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        _print_error("interrupted")
+        return ExitCode.INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except LabelbenchError as exc:
+        if show_trace:
+            traceback.print_exc()
+        _print_error(str(exc))
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        if show_trace:
+            traceback.print_exc()
+        _print_error(f"unexpected {type(exc).__name__}: {exc} (rerun with --traceback for details)")
+        return ExitCode.UNEXPECTED
+    return ExitCode.OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

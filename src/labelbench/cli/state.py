@@ -1,0 +1,43 @@
+"""Per-invocation CLI state: global flags, resolved settings, consoles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from labelbench.config import Settings, load_settings
+
+
+@dataclass
+class CliState:
+    """Global options, turned into settings on first use (so `--help` never touches config)."""
+
+    config_file: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    verbose: bool = False
+    _settings: Settings | None = None
+    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    err: Console = field(default_factory=lambda: Console(stderr=True))
+
+    def settings(self, **command_overrides: Any) -> Settings:
+        """Settings with CLI flags on top (command flags override global ones)."""
+        merged = {**self.overrides, **{k: v for k, v in command_overrides.items() if v is not None}}
+        if self._settings is None or command_overrides:
+            self._settings = load_settings(self.config_file, **merged)
+        return self._settings
+
+    def info(self, message: str) -> None:
+        """Progress chatter goes to stderr so piped stdout (JSON, CSV) stays clean."""
+        self.err.print(f"[dim]{message}[/dim]", highlight=False)
+
+
+def state(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        obj = CliState()
+        ctx.find_root().obj = obj
+    return obj

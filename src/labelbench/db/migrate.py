@@ -1,0 +1,76 @@
+"""Alembic glue: the config is built in code so migrations run from an installed package."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from labelbench.errors import SchemaError
+
+
+def alembic_config(engine: Engine | None = None, url: str | None = None) -> Config:
+    """An Alembic config pointing at the packaged ``migrations`` (``labelbench.migrations``)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("labelbench.migrations")))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if engine is not None:
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest revision this version of labelbench ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's revision (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database forward."""
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the database back to ``revision``."""
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is missing or at another revision."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise SchemaError(
+            "the database has no labelbench schema; run `labelbench db upgrade` "
+            "(or `labelbench demo` for the demo world)"
+        )
+    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current not in known:
+        raise SchemaError(
+            f"the database is at revision {current}, which this labelbench does not know; "
+            "upgrade labelbench"
+        )
+    raise SchemaError(
+        f"the database schema is out of date (at {current}, need {head}); "
+        "run `labelbench db upgrade`"
+    )

@@ -1,0 +1,95 @@
+"""How the effective label of a sample follows from the append-only label log.
+
+Rules, in order:
+1. events of reverted batches do not count;
+2. a retraction (undo) cancels the decision it names, and itself counts for nothing;
+3. the latest adjudication, if any, is the effective verdict;
+4. otherwise each analyst's latest decision stands; if two analysts' standing verdicts are
+   positive and negative, the sample is ``disputed`` and waits for adjudication;
+5. otherwise the latest standing decision wins.
+
+Training uses positive -> 1 and negative -> 0; unsure, skip and disputed samples are excluded;
+samples without any standing decision keep their incident-derived label.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from labelbench.domain.constants import LABEL_OF_VERDICT
+
+DISPUTED = "disputed"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelEvent:
+    """One row of the label log, as the derivation needs it."""
+
+    id: int
+    sample_id: int
+    verdict: str
+    event: str
+    analyst: str
+    created_at: dt.datetime
+    evidence_fingerprint: str
+    retracts_id: int | None = None
+    reverted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveLabel:
+    """The derived state of one sample's human labels."""
+
+    verdict: str
+    """positive | negative | unsure | skip | disputed."""
+    decided_by: tuple[str, ...]
+    evidence_fingerprint: str
+    """Fingerprint the deciding analyst saw (of the latest standing event)."""
+    last_event_id: int
+
+    @property
+    def training_label(self) -> int | None:
+        """1/0 for positive/negative; None when the sample must be left out of training."""
+        return LABEL_OF_VERDICT.get(self.verdict)
+
+
+def _order(e: LabelEvent) -> tuple[dt.datetime, int]:
+    return (e.created_at, e.id)
+
+
+def effective_label(events: Iterable[LabelEvent]) -> EffectiveLabel | None:
+    """Derive one sample's effective label from its events (None if nothing stands)."""
+    live = [e for e in events if not e.reverted]
+    retracted = {e.retracts_id for e in live if e.event == "retraction" and e.retracts_id}
+    standing = [e for e in live if e.event != "retraction" and e.id not in retracted]
+    if not standing:
+        return None
+    adjudications = [e for e in standing if e.event == "adjudication"]
+    if adjudications:
+        last = max(adjudications, key=_order)
+        return EffectiveLabel(last.verdict, (last.analyst,), last.evidence_fingerprint, last.id)
+    latest_by_analyst: dict[str, LabelEvent] = {}
+    for e in sorted(standing, key=_order):
+        latest_by_analyst[e.analyst] = e
+    decisions = list(latest_by_analyst.values())
+    analysts = tuple(sorted(latest_by_analyst))
+    last = max(decisions, key=_order)
+    binary = {e.verdict for e in decisions if e.verdict in LABEL_OF_VERDICT}
+    if len(binary) > 1:
+        return EffectiveLabel(DISPUTED, analysts, last.evidence_fingerprint, last.id)
+    return EffectiveLabel(last.verdict, analysts, last.evidence_fingerprint, last.id)
+
+
+def effective_labels(events: Iterable[LabelEvent]) -> dict[int, EffectiveLabel]:
+    """Effective labels for every sample that has events."""
+    by_sample: dict[int, list[LabelEvent]] = {}
+    for e in events:
+        by_sample.setdefault(e.sample_id, []).append(e)
+    result: dict[int, EffectiveLabel] = {}
+    for sample_id, sample_events in by_sample.items():
+        label = effective_label(sample_events)
+        if label is not None:
+            result[sample_id] = label
+    return result

@@ -1,0 +1,51 @@
+"""Effective labels and the training table: incident labels overridden by human decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from labelbench.db import queries
+from labelbench.domain.labels import effective_labels
+
+
+def training_frame(
+    session: Session,
+    *,
+    countries: list[str] | None = None,
+    label_watermark: int | None = None,
+) -> pd.DataFrame:
+    """Every sample with its features, cluster and effective training label.
+
+    Columns added to the stored sample columns: ``cluster``, ``human_verdict`` (effective verdict
+    or empty), ``decided_by``, ``labelled_fingerprint`` (what the deciding analyst saw),
+    ``rereview`` (a human label was made on evidence that has since changed), ``label_source``
+    (human | incident | excluded) and ``label`` (1.0/0.0, NaN when excluded from training).
+    ``label_watermark`` limits the log to events with id <= watermark: the label set a past model
+    was trained on.
+    """
+    samples = queries.samples_frame(session, countries)
+    events = queries.label_events(session)
+    if label_watermark is not None:
+        events = [e for e in events if e.id <= label_watermark]
+    effective = effective_labels(events)
+    clusters = queries.country_clusters(session)
+    samples["cluster"] = samples["country"].map(clusters)
+    verdict, decided_by, seen = [], [], []
+    for sid in samples["id"]:
+        eff = effective.get(int(sid))
+        verdict.append(eff.verdict if eff else None)
+        decided_by.append(",".join(eff.decided_by) if eff else None)
+        seen.append(eff.evidence_fingerprint if eff else None)
+    samples["human_verdict"] = verdict
+    samples["decided_by"] = decided_by
+    samples["labelled_fingerprint"] = seen
+    has_human = samples["human_verdict"].notna()
+    samples["rereview"] = has_human & (samples["labelled_fingerprint"] != samples["fingerprint"])
+    human_label = samples["human_verdict"].map({"positive": 1.0, "negative": 0.0})
+    samples["label"] = np.where(has_human, human_label, samples["incident_label"].astype(float))
+    samples["label_source"] = np.where(
+        ~has_human, "incident", np.where(human_label.notna(), "human", "excluded")
+    )
+    return samples

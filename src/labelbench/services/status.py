@@ -1,0 +1,44 @@
+"""`labelbench status`: what is in the database, overall and per country."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelbench.db import migrate, queries
+from labelbench.db.models import Evidence, Incident, Label, ModelRun, Sample
+from labelbench.services.labels import training_frame
+from labelbench.services.workspace import Workspace
+
+
+def status(ws: Workspace) -> dict[str, Any]:
+    """A JSON-ready summary (the `status --json` interface)."""
+    with ws.transaction() as session:
+        per_country = queries.per_country_counts(session)
+        frame = training_frame(session)
+        positives = frame.groupby("country")["label"].apply(lambda s: int((s == 1).sum()))
+        production = session.query(ModelRun.id).filter(ModelRun.alias == "production").scalar()
+        result: dict[str, Any] = {
+            "database": ws.settings.safe_database_url,
+            "schema_revision": migrate.current_revision(ws.engine),
+            "countries": int(len(per_country)),
+            "samples": queries.count(session, Sample),
+            "positives": int((frame["label"] == 1).sum()),
+            "incident_positives": int(frame["incident_label"].sum()) if len(frame) else 0,
+            "evidence_rows": queries.count(session, Evidence),
+            "incidents": queries.count(session, Incident),
+            "human_labels": int(
+                session.query(Label).filter(Label.event != "retraction").count()
+            ),
+            "production_model": production,
+            "per_country": [
+                {
+                    "country": row.country,
+                    "samples": int(row.samples),
+                    "positives": int(positives.get(row.country, 0)),
+                    "incident_positives": int(row.incident_positives),
+                    "human_labels": int(row.human_labels),
+                }
+                for row in per_country.itertuples()
+            ],
+        }
+    return result
