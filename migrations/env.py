@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from labelbench.db import models, truth  # noqa: F401  (register every table)
 from labelbench.db.base import Base
@@ -37,6 +37,10 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
+    if isinstance(connection, Engine):  # pytest-alembic may hand over an engine
+        with connection.begin() as conn:
+            _run(conn)
+        return
     if connection is not None:
         _run(connection)
         return

@@ -103,7 +103,7 @@ def country_codes(session: Session) -> set[str]:
 
 
 def country_clusters(session: Session) -> dict[str, str | None]:
-    return dict(session.execute(select(Country.code, Country.cluster)).tuples().all())
+    return {code: cluster for code, cluster in session.execute(select(Country.code, Country.cluster))}
 
 
 def neighbours(session: Session) -> dict[str, frozenset[str]]:
