@@ -54,7 +54,9 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(7)
 
 
-def test_margin_and_entropy_match_textbook_and_agree_on_order(rng: np.random.Generator) -> None:
+def test_margin_and_entropy_match_textbook_and_agree_on_order(
+    rng: np.random.Generator,
+) -> None:
     p = np.array([0.5, 0.1, 0.9, 0.3, 1.0, 0.0, 0.62, np.nan])
     c = frame(len(p), proba=p)
     margin = score_margin(c, rng)
@@ -65,7 +67,9 @@ def test_margin_and_entropy_match_textbook_and_agree_on_order(rng: np.random.Gen
     textbook = -(known * np.log2(q) + (1 - known) * np.log2(1 - q))
     np.testing.assert_allclose(entropy[:-1], textbook, atol=1e-12)
     assert entropy[0] == 1.0 and entropy[4] == 0.0 and entropy[5] == 0.0
-    assert margin[-1] == 0.0 and entropy[-1] == 0.0  # no probability, nothing to rank by
+    assert (
+        margin[-1] == 0.0 and entropy[-1] == 0.0
+    )  # no probability, nothing to rank by
     # both are decreasing in |p - 0.5|, so they order the (distinct) items identically
     order = np.argsort(-margin[:-1], kind="stable")
     assert list(order) == list(np.argsort(-entropy[:-1], kind="stable"))
@@ -76,7 +80,9 @@ def test_binary_entropy_is_symmetric() -> None:
     np.testing.assert_allclose(binary_entropy(p), binary_entropy(1 - p))
 
 
-def test_uncertainty_peaks_at_country_threshold_not_half(rng: np.random.Generator) -> None:
+def test_uncertainty_peaks_at_country_threshold_not_half(
+    rng: np.random.Generator,
+) -> None:
     p = np.round(np.linspace(0, 1, 21), 2)
     c = frame(len(p), proba=p, threshold=np.full(len(p), 0.3))
     u = score_uncertainty(c, rng)
@@ -132,7 +138,9 @@ def test_random_is_uniform_and_reproducible() -> None:
     assert not np.array_equal(a, score_random(c, np.random.default_rng(2)))
 
 
-def test_hybrid_prefers_near_threshold_then_likely_positive(rng: np.random.Generator) -> None:
+def test_hybrid_prefers_near_threshold_then_likely_positive(
+    rng: np.random.Generator,
+) -> None:
     c = frame(4, proba=[0.02, 0.55, 0.95, 0.40], threshold=np.full(4, 0.55))
     s = score_hybrid(c, rng)
     assert list(np.argsort(-s)) == [1, 2, 3, 0]
@@ -158,7 +166,9 @@ def test_seed_ranks_obvious_anomaly_day_first(rng: np.random.Generator) -> None:
     assert ((s >= 0) & (s <= 1)).all()
 
 
-def test_seed_similarity_to_known_positive_breaks_evidence_ties(rng: np.random.Generator) -> None:
+def test_seed_similarity_to_known_positive_breaks_evidence_ties(
+    rng: np.random.Generator,
+) -> None:
     # rows 0 and 1 carry identical evidence; row 1 resembles a known LY positive elsewhere
     c = frame(
         3,
@@ -172,7 +182,10 @@ def test_seed_similarity_to_known_positive_breaks_evidence_ties(rng: np.random.G
     assert s[1] > s[0] > s[2]
     # no LY positive: a positive of the same regime cluster (MENA) is the reference
     cluster_ref = positives.assign(country="OM")
-    assert score_seed(c, rng, positives=cluster_ref)[1] > score_seed(c, rng, positives=cluster_ref)[0]
+    assert (
+        score_seed(c, rng, positives=cluster_ref)[1]
+        > score_seed(c, rng, positives=cluster_ref)[0]
+    )
     # outside every cluster, no reference: evidence alone, rows 0 and 1 tie
     far = score_seed(c.assign(country="DE"), rng, positives=cluster_ref)
     assert far[0] == far[1]
@@ -189,7 +202,9 @@ def test_choose_scorers_seeds_without_model_or_with_few_positives() -> None:
     )
     choice = choose_scorers(c)
     assert choice["OM"].scorer == "seed" and "no model" in choice["OM"].reason
-    assert choice["KW"].scorer == "seed" and "only 1 known positive" in choice["KW"].reason
+    assert (
+        choice["KW"].scorer == "seed" and "only 1 known positive" in choice["KW"].reason
+    )
     assert choice["IR"].scorer == "model"
     counts = {"KW": 12, "IR": 0}
     override = choose_scorers(c, positive_counts=counts)
@@ -197,10 +212,17 @@ def test_choose_scorers_seeds_without_model_or_with_few_positives() -> None:
     assert choose_scorers(c, min_positives=1)["KW"].scorer == "model"
 
 
-def test_score_candidates_routes_cold_start_rows_to_seed(rng: np.random.Generator) -> None:
+def test_score_candidates_routes_cold_start_rows_to_seed(
+    rng: np.random.Generator,
+) -> None:
     c = pd.concat(
         [
-            frame(3, country=["IR"] * 3, incident_label=[1, 1, 1], proba=[0.2, np.nan, 0.6]),
+            frame(
+                3,
+                country=["IR"] * 3,
+                incident_label=[1, 1, 1],
+                proba=[0.2, np.nan, 0.6],
+            ),
             frame(2, country=["KW"] * 2, proba=[0.5, 0.5]),
         ],
         ignore_index=True,
@@ -216,7 +238,10 @@ def test_score_candidates_routes_cold_start_rows_to_seed(rng: np.random.Generato
 
 def test_rereview_boost_brings_candidates_back_first(rng: np.random.Generator) -> None:
     c = frame(
-        4, proba=[0.5, 0.51, 0.02, 0.45], rereview=[False, False, True, False], incident_label=[1] * 4
+        4,
+        proba=[0.5, 0.51, 0.02, 0.45],
+        rereview=[False, False, True, False],
+        incident_label=[1] * 4,
     )
     scores = score_candidates(c, "uncertainty", rng)
     assert int(np.argmax(scores.values)) == 2
@@ -237,10 +262,14 @@ def test_registry_every_strategy_scores_every_row_in_unit_range() -> None:
     for name, strategy in STRATEGIES.items():
         assert strategy.name == name and strategy.description
         s = strategy(c, np.random.default_rng(0))
-        assert s.shape == (8,) and np.isfinite(s).all() and ((s >= 0) & (s <= 1)).all(), name
+        assert (
+            s.shape == (8,) and np.isfinite(s).all() and ((s >= 0) & (s <= 1)).all()
+        ), name
 
 
-def test_unknown_strategy_and_missing_columns_are_input_errors(rng: np.random.Generator) -> None:
+def test_unknown_strategy_and_missing_columns_are_input_errors(
+    rng: np.random.Generator,
+) -> None:
     with pytest.raises(InputError, match="unknown strategy"):
         get_strategy("nope")
     with pytest.raises(InputError, match="proba"):

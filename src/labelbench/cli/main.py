@@ -13,7 +13,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from labelbench import __version__
@@ -89,7 +88,7 @@ _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 def _print_error(message: str) -> None:
     # Defence in depth: whatever produced the message, a URL password never reaches the terminal.
     message = _URL_PASSWORD.sub(r"\1***@", message.splitlines()[0] if message else "")
-    click.echo(f"labelbench: error: {message}", err=True)
+    typer.echo(f"labelbench: error: {message}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,14 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         command.main(args=args, prog_name="labelbench", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _print_error("interrupted")
         return ExitCode.INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            _print_error(exc.format_message())
+        return int(exc.exit_code)
     except LabelbenchError as exc:
         if show_trace:
             traceback.print_exc()

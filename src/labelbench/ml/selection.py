@@ -419,9 +419,8 @@ def select_batch(
     days = pd.to_datetime(df["day"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
     z = standardise(df)
 
-    picked: list[
-        tuple[int, int, str, list[str]]
-    ] = []  # row, position in country, scorer, notes
+    # (row, position within its country, scorer label, notes), exploitation before exploration
+    picked: list[tuple[int, int, str, list[str]]] = []
     for country in sorted(c for c, q in quota.items() if q > 0):
         rows = np.flatnonzero(countries == country)
         picker = _CountryPicker(

@@ -275,12 +275,8 @@ def score_seed(
         positives = candidates[_floats(candidates, "incident_label") == 1.0]
     if len(positives) == 0 or "country" not in positives.columns:
         return evidence
-    z_cand = standardise(
-        candidates, pd.concat([candidates, positives], ignore_index=True)
-    )
-    z_pos = standardise(
-        positives, pd.concat([candidates, positives], ignore_index=True)
-    )
+    both = pd.concat([candidates, positives], ignore_index=True)
+    z_cand, z_pos = standardise(candidates, both), standardise(positives, both)
     if z_cand.shape[1] == 0:
         return evidence
     pos_country = positives["country"].astype(str).to_numpy()

@@ -1,0 +1,154 @@
+"""Benchmark: labelbench LOCO (exact and fast engines) against a naive serial reference.
+
+The naive reference is what a straightforward script does: for every held-out country, fit the
+full stacked pipeline (plain GradientBoostingClassifier, its own inner GroupKFold, every model
+refitted) one fold after another. It is timed on ``--naive-folds`` folds (all by default) and
+extrapolated to every fold when fewer are timed; the output says so.
+
+Usage::
+
+    python benchmarks/bench_loco.py --scales 1            # demo world
+    python benchmarks/bench_loco.py --synthetic --scales 1 --naive-folds 10
+
+Writes nothing except a JSON copy of the table under benchmarks/results/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelbench.domain.constants import DEFAULT_CLUSTERS, FEATURES
+from labelbench.ml.estimators import PipelineSpec, make_model
+from labelbench.ml.evaluation import loco_evaluate
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def load_demo_samples(scale: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Samples and labels of the demo world (features built exactly as for production)."""
+    from labelbench.domain.countries import default_neighbours
+    from labelbench.ml.features import build_samples
+    from labelbench.synth.demo import generate_demo_world
+
+    world = generate_demo_world(seed=0, scale=scale)
+    samples = build_samples(
+        world.evidence, world.incidents, world.probe_metrics, default_neighbours(), min_evidence=5
+    )
+    samples = samples.reset_index(drop=True)
+    return samples, samples["incident_label"].astype(float)
+
+
+def synthetic_samples(scale: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """Stand-in with the demo world's shape: ~4,200 rows x scale, 130 countries, heavy-tailed sizes."""
+    from sklearn.datasets import make_classification
+
+    rng = np.random.default_rng(seed)
+    members = sorted({c for cs in DEFAULT_CLUSTERS.values() for c in cs})
+    codes = members + [f"Q{i:02d}" for i in range(130 - len(members))]
+    sizes = rng.lognormal(mean=0.0, sigma=0.9, size=len(codes))
+    sizes = np.maximum(3, np.round(sizes / sizes.sum() * 4200 * scale)).astype(int)
+    n = int(sizes.sum())
+    X, y = make_classification(
+        n_samples=n, n_features=16, n_informative=6, weights=[0.74], flip_y=0.05, random_state=seed
+    )
+    country = np.repeat(codes, sizes)
+    shift = rng.normal(0, 0.5, size=(len(codes), 16))
+    X = X + np.repeat(shift, sizes, axis=0)
+    frame = pd.DataFrame(X, columns=list(FEATURES))
+    frame.insert(0, "country", country)
+    return frame, pd.Series(y.astype(float))
+
+
+def naive_reference(
+    X: pd.DataFrame, y: pd.Series, max_folds: int | None
+) -> tuple[float, int, int, float]:
+    """Serial stacked LOCO with the exact engine, everything refit: (seconds, timed, total, median F1)."""
+    from sklearn.metrics import f1_score
+
+    spec = PipelineSpec(pipeline="stacked", engine="exact")
+    countries = X["country"].to_numpy()
+    yv = y.to_numpy()
+    held = [c for c in sorted(set(countries)) if 0 < yv[countries == c].sum() < (countries == c).sum()]
+    timed = held if max_folds is None else list(np.random.default_rng(0).permutation(held)[:max_folds])
+    f1s = []
+    start = time.perf_counter()
+    for c in timed:
+        test = countries == c
+        model = make_model(spec).fit(X[~test], yv[~test].astype(int))
+        f1s.append(f1_score(yv[test], model.predict_proba(X[test])[:, 1] >= 0.5, zero_division=0))
+    seconds = time.perf_counter() - start
+    return seconds, len(timed), len(held), float(np.median(f1s))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", type=int, nargs="+", default=[1])
+    parser.add_argument("--synthetic", action="store_true", help="use the synthetic stand-in data")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--naive-folds", type=int, default=None,
+                        help="time the naive reference on this many folds and extrapolate")
+    parser.add_argument("--skip-exact", action="store_true")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--n-boot", type=int, default=1000)
+    args = parser.parse_args()
+
+    rows = []
+    for scale in args.scales:
+        t0 = time.perf_counter()
+        X, y = synthetic_samples(scale) if args.synthetic else load_demo_samples(scale)
+        load_s = time.perf_counter() - t0
+        n_c = X["country"].nunique()
+        print(f"scale {scale}: {len(X)} samples, {int(y.sum())} positive, {n_c} countries "
+              f"({'synthetic' if args.synthetic else 'demo world'}, loaded in {load_s:.1f}s)", flush=True)
+        row: dict[str, object] = {"scale": scale, "samples": len(X), "countries": n_c}
+        for engine in ("fast", "exact"):
+            if engine == "exact" and args.skip_exact:
+                continue
+            spec = PipelineSpec(pipeline="stacked", engine=engine)
+            res = loco_evaluate(spec, X, y, y, n_jobs=args.n_jobs, n_boot=args.n_boot)
+            row[f"{engine}_s"] = res.elapsed_seconds
+            row[f"{engine}_median_f1"] = res.loco_median_f1
+            row[f"{engine}_mean_f1"] = res.loco_mean_f1
+            row[f"{engine}_strat_auc"] = res.stratified_auc
+            print(f"  labelbench {engine:5s}: {res.elapsed_seconds:8.1f}s  LOCO median F1 "
+                  f"{res.loco_median_f1:.4f}  mean {res.loco_mean_f1:.4f}  "
+                  f"strat F1 {res.stratified_f1:.4f} AUC {res.stratified_auc:.4f}  "
+                  f"({res.loco_countries} countries)", flush=True)
+        if not args.skip_naive:
+            secs, timed, total, med = naive_reference(X, y, args.naive_folds)
+            est = secs * total / timed
+            row.update(naive_s=est, naive_timed_folds=timed, naive_total_folds=total,
+                       naive_median_f1_timed=med, naive_extrapolated=timed < total)
+            note = f"measured {secs:.1f}s on {timed}/{total} folds, extrapolated" if timed < total else "measured"
+            print(f"  naive serial   : {est:8.1f}s  ({note}; median F1 over timed folds {med:.4f})", flush=True)
+        rows.append(row)
+
+    print("\n| scale | samples | naive s | exact s | fast s | naive/exact | naive/fast | median F1 exact | median F1 fast |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        def f(key: str, fmt: str = "{:.1f}") -> str:
+            return fmt.format(r[key]) if key in r else "-"
+        ratio_e = f"{r['naive_s'] / r['exact_s']:.1f}x" if "naive_s" in r and "exact_s" in r else "-"
+        ratio_f = f"{r['naive_s'] / r['fast_s']:.1f}x" if "naive_s" in r and "fast_s" in r else "-"
+        naive = f("naive_s") + ("*" if r.get("naive_extrapolated") else "")
+        print(f"| {r['scale']} | {r['samples']} | {naive} | {f('exact_s')} | {f('fast_s')} | {ratio_e} | "
+              f"{ratio_f} | {f('exact_median_f1', '{:.4f}')} | {f('fast_median_f1', '{:.4f}')} |")
+    if any(r.get("naive_extrapolated") for r in rows):
+        print("* naive time extrapolated from a subset of folds (see above)")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"bench_loco_{time.strftime('%Y%m%d_%H%M%S')}.json"
+    meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "synthetic": args.synthetic}
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

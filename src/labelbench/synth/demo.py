@@ -1,0 +1,602 @@
+"""A deterministic synthetic world shaped like production, for the demo, tests and benchmarks.
+
+The world is generated from a latent truth: per country a measurement volume, a noise level and a
+censorship regime; per day censorship episodes (some region-wide, some shutdowns), outages and
+noisy "glitch" days. Evidence rows, probe metrics and incidents are then *observed* from that truth
+the way production observes it: incidents report most censorship episodes in most countries, but
+only a minority in the watch-list countries (so true positives hide among unlabelled days there),
+with a little label noise in both directions everywhere. Scale ``K`` means ``K`` consecutive years
+ending on :data:`END_DAY`, i.e. ``K`` times the data.
+
+Everything is vectorised numpy driven by one :class:`numpy.random.Generator` seeded from
+``(seed, scale)``; nothing depends on today's date or on hash randomisation. The 131 countries are
+the same for every seed (like production), their behaviour is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from labelbench.domain.constants import (
+    DEFAULT_CLUSTERS,
+    HIGH_IMPACT,
+    PRIORITY_TARGETS,
+    WATCH_LIST,
+)
+from labelbench.domain.countries import all_countries
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Last day of every demo world (the production snapshot date).
+END_DAY: Final[date] = date(2026, 11, 15)
+N_COUNTRIES: Final[int] = 131
+DAYS_PER_YEAR: Final[int] = 365
+#: Fixed seed of the (seed-independent) country pick.
+_COUNTRY_PICK_SEED: Final[int] = 131
+#: Uninhabited or statistical territories never picked as demo countries.
+_NOT_PICKED: Final[frozenset[str]] = frozenset(
+    "AQ BV HM TF UM GS PN IO CC CX NF SJ TK NU BL MF PM WF AX".split()
+)
+_SOURCES: Final[tuple[str, ...]] = ("ooni", "censoredplanet", "ioda", "probe")
+_OONI, _CP, _IODA, _PROBE = range(4)
+_BLOCKING_METHODS: Final[tuple[str, ...]] = ("dns", "tcp_ip", "http-failure", "http-diff")
+_IODA_SIGNALS: Final[tuple[str, ...]] = ("bgp", "active-probing", "telescope")
+_LEVELS: Final[tuple[str, ...]] = (
+    "ok",
+    "anomaly",
+    "confirmed",
+    "failure",
+    "normal",
+    "warning",
+    "critical",
+)
+_DOMAINS: Final[tuple[str, ...]] = tuple(
+    """twitter.com facebook.com www.youtube.com www.instagram.com web.whatsapp.com telegram.org
+    signal.org www.tiktok.com www.reddit.com en.wikipedia.org www.bbc.com www.dw.com
+    www.aljazeera.com www.hrw.org www.amnesty.org rsf.org www.torproject.org protonvpn.com
+    nordvpn.com psiphon.ca www.google.com news.google.com www.nytimes.com www.theguardian.com
+    www.reuters.com www.voanews.com www.rferl.org meduza.io www.skype.com zoom.us discord.com
+    www.twitch.tv www.linkedin.com medium.com www.change.org www.grindr.com www.bet365.com
+    www.pokerstars.com ifex.org cpj.org""".split()
+)
+#: Incident reporters and their citation URL prefixes.
+_INCIDENT_SOURCES: Final[dict[str, str]] = {
+    "ooni": "https://explorer.ooni.org/findings/",
+    "censoredplanet": "https://censoredplanet.org/reports/",
+    "accessnow": "https://www.accessnow.org/keepiton/incidents/",
+    "netblocks": "https://netblocks.org/reports/",
+    "ioda": "https://ioda.inetintel.cc.gatech.edu/reports/",
+    "cloudflare": "https://radar.cloudflare.com/outage-center/",
+}
+_CENSORSHIP_REPORTERS: Final[tuple[str, ...]] = ("ooni", "censoredplanet", "accessnow", "netblocks")
+_OUTAGE_REPORTERS: Final[tuple[str, ...]] = ("ioda", "cloudflare", "netblocks")
+
+#: Truth kinds of a country-day.
+TRUTH_KINDS: Final[tuple[str, ...]] = ("quiet", "glitch", "disruption", "censorship", "shutdown")
+_QUIET, _GLITCH, _DISRUPTION, _CENSORSHIP, _SHUTDOWN = range(5)
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """The observable data (evidence, incidents, probe metrics) plus the latent truth."""
+
+    evidence: pd.DataFrame
+    incidents: pd.DataFrame
+    probe_metrics: pd.DataFrame
+    #: One row per country-day with evidence: ``country, day, is_censorship, kind``.
+    truth: pd.DataFrame
+    countries: list[str]
+
+
+def demo_countries() -> list[str]:
+    """The 131 demo countries: every cluster, watch-list and high-impact country, then a fixed pick."""
+    required = set(WATCH_LIST) | set(HIGH_IMPACT)
+    for members in DEFAULT_CLUSTERS.values():
+        required |= set(members)
+    candidates = sorted(
+        c.code
+        for c in all_countries()
+        if c.subregion and c.code not in required and c.code not in _NOT_PICKED
+    )
+    rng = np.random.default_rng(_COUNTRY_PICK_SEED)
+    picked = rng.choice(len(candidates), size=N_COUNTRIES - len(required), replace=False)
+    return sorted(required | {candidates[i] for i in picked})
+
+
+# --------------------------------------------------------------------------------------------
+# Latent truth
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """Per-country latent parameters (arrays indexed like the country list)."""
+
+    volume: FloatArray  # mean evidence rows on a quiet day
+    episode_rate: FloatArray  # censorship episode starts per day
+    intensity: FloatArray  # mean anomalous share on censorship days
+    noise: FloatArray  # mean anomalous share on quiet days
+    glitch_rate: FloatArray  # share of quiet days with a noisy vantage point
+    outage_rate: FloatArray  # outage starts per day
+    report_prob: FloatArray  # share of censorship episodes that become incidents
+    attention: FloatArray  # volume multiplier on censorship days
+    election_month: IntArray  # month (1..12) with more episodes
+
+
+def _profiles(codes: list[str], rng: np.random.Generator) -> _Profile:
+    n = len(codes)
+    cluster_members = {c for m in DEFAULT_CLUSTERS.values() for c in m}
+    in_cluster = np.array([c in cluster_members for c in codes])
+    watch = np.array([c in WATCH_LIST for c in codes])
+    high = np.array([c in HIGH_IMPACT for c in codes])
+    western = np.array([c in {"DE", "JP", "IT", "GB", "US", "BR"} for c in codes])
+
+    volume = np.exp(rng.normal(np.log(0.75), 1.0, n))
+    volume = np.where(in_cluster, volume * 1.4, volume)
+    volume = np.where(high, np.exp(rng.normal(np.log(9.0), 0.5, n)), volume)
+    volume = np.where(watch, np.exp(rng.normal(np.log(0.9), 0.3, n)), volume)
+    volume = np.clip(volume, 0.12, 30.0)
+
+    episode_rate = np.exp(rng.normal(np.log(0.012), 0.7, n))
+    episode_rate = np.where(in_cluster, episode_rate * 2.2, episode_rate)
+    episode_rate = np.where(western, 0.002, episode_rate)
+    episode_rate = np.clip(episode_rate, 0.0015, 0.08)
+
+    intensity = rng.beta(6.0, 6.0, n) * 0.8 + 0.2
+    noise = np.clip(0.04 + 0.12 / np.sqrt(volume) * rng.uniform(0.3, 1.0, n), 0.02, 0.35)
+    glitch_rate = np.clip(0.02 / np.sqrt(volume), 0.005, 0.08)
+    outage_rate = np.exp(rng.normal(np.log(0.006), 0.6, n))
+    report_prob = np.where(watch, rng.uniform(0.3, 0.45, n), rng.uniform(0.85, 0.97, n))
+    attention = np.where(watch, 3.5, rng.uniform(2.0, 4.0, n))
+    # The watch list's censorship is subtler (targeted blocking of a few domains).
+    intensity = np.where(watch, intensity * 0.6, intensity)
+    election_month = rng.integers(1, 13, n)
+    return _Profile(
+        volume=volume,
+        episode_rate=episode_rate,
+        intensity=intensity,
+        noise=noise,
+        glitch_rate=glitch_rate,
+        outage_rate=outage_rate,
+        report_prob=report_prob,
+        attention=attention,
+        election_month=election_month.astype(np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class _Episodes:
+    """Censorship or outage episodes: country index, first day index, length, flags."""
+
+    country: IntArray
+    start: IntArray
+    length: IntArray
+    shutdown: BoolArray
+    reported: BoolArray
+
+
+def _month_weights(months: IntArray, election_month: IntArray) -> FloatArray:
+    """Relative episode-start weight per (country, day): a shared season plus an election month."""
+    season = np.array([1.3, 0.9, 0.9, 1.0, 1.1, 1.5, 1.2, 0.8, 0.8, 1.0, 1.2, 1.3])
+    weights = season[months - 1][None, :] * np.where(
+        months[None, :] == election_month[:, None], 2.5, 1.0
+    )
+    result: FloatArray = weights / weights.mean(axis=1, keepdims=True)
+    return result
+
+
+def _censorship_episodes(
+    codes: list[str],
+    profile: _Profile,
+    months: IntArray,
+    scale: int,
+    rng: np.random.Generator,
+) -> _Episodes:
+    n_countries, n_days = len(codes), len(months)
+    weights = _month_weights(months, profile.election_month)
+    # Independent episodes: Bernoulli starts per country-day.
+    starts = rng.random((n_countries, n_days)) < profile.episode_rate[:, None] * weights
+    # Region-wide waves give the neighbour features something real to find.
+    index = {c.code: c for c in all_countries()}
+    subregions = sorted({index[c].subregion or "" for c in codes})
+    member_of = np.array([subregions.index(index[c].subregion or "") for c in codes])
+    wave_days = rng.random((len(subregions), n_days)) < 0.006
+    joins = rng.random((n_countries, n_days)) < 0.35 * np.where(profile.episode_rate > 0.01, 1, 0.3)[
+        :, None
+    ]
+    starts |= wave_days[member_of] & joins
+    country, start = np.nonzero(starts)
+    length = 1 + rng.geometric(0.38, len(start)) - 1 + rng.integers(0, 2, len(start))
+
+    # The six priority targets get fixed episode and report counts, so every seed shows the
+    # published picture: 5-15 incident positives, and more true positives than incidents show.
+    keep = ~np.isin(country, [codes.index(c) for c in PRIORITY_TARGETS])
+    country, start, length = country[keep], start[keep], length[keep]
+    extra_c: list[IntArray] = []
+    extra_s: list[IntArray] = []
+    extra_l: list[IntArray] = []
+    extra_r: list[BoolArray] = []
+    for code in PRIORITY_TARGETS:
+        n_ep = (6 if code == "KW" else 10) * scale
+        n_rep = (3 if code == "KW" else 4) * scale
+        extra_c.append(np.full(n_ep, codes.index(code), dtype=np.int64))
+        extra_s.append(np.sort(rng.choice(n_days - 4, size=n_ep, replace=False)).astype(np.int64))
+        extra_l.append(rng.integers(2, 4, n_ep).astype(np.int64))
+        flags = np.zeros(n_ep, dtype=bool)
+        flags[rng.choice(n_ep, size=n_rep, replace=False)] = True
+        extra_r.append(flags)
+    reported = rng.random(len(country)) < profile.report_prob[country]
+    country = np.concatenate([country.astype(np.int64), *extra_c])
+    start = np.concatenate([start.astype(np.int64), *extra_s])
+    length = np.concatenate([length.astype(np.int64), *extra_l])
+    reported = np.concatenate([reported, *extra_r])
+    shutdown = rng.random(len(country)) < 0.15
+    return _Episodes(country, start, length, shutdown, reported)
+
+
+def _outages(profile: _Profile, n_days: int, rng: np.random.Generator) -> _Episodes:
+    starts = rng.random((len(profile.volume), n_days)) < profile.outage_rate[:, None]
+    country, start = np.nonzero(starts)
+    length = rng.integers(1, 3, len(start))
+    reported = rng.random(len(start)) < 0.85
+    return _Episodes(
+        country.astype(np.int64),
+        start.astype(np.int64),
+        length.astype(np.int64),
+        np.zeros(len(start), dtype=bool),
+        reported,
+    )
+
+
+def _paint(shape: tuple[int, int], episodes: _Episodes, select: BoolArray) -> IntArray:
+    """Country x day index array of episode days (clipped to the grid)."""
+    n_days = shape[1]
+    lengths = episodes.length[select]
+    starts = np.repeat(episodes.start[select], lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    days = starts + offsets
+    countries = np.repeat(episodes.country[select], lengths)
+    inside = days < n_days
+    result: IntArray = countries[inside] * n_days + days[inside]
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Observation
+# --------------------------------------------------------------------------------------------
+
+
+def _negative_binomial(mean: FloatArray, shape: float, rng: np.random.Generator) -> IntArray:
+    p = shape / (shape + np.maximum(mean, 1e-9))
+    result: IntArray = rng.negative_binomial(shape, p).astype(np.int64)
+    return result
+
+
+def _digits(values: IntArray, width: int) -> pd.Series:
+    return pd.Series(values.astype(np.int64)).astype(str).str.zfill(width)
+
+
+def _evidence(
+    codes: list[str],
+    day0: np.datetime64,
+    rows_country: IntArray,
+    rows_day: IntArray,
+    rows_source: IntArray,
+    rows_anomalous: BoolArray,
+    kind_of_row: IntArray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Turn per-row (country, day, source, anomalous) draws into production-like evidence rows."""
+    n = len(rows_country)
+    is_ooni, is_cp = rows_source == _OONI, rows_source == _CP
+    is_ioda, is_probe = rows_source == _IODA, rows_source == _PROBE
+    web = ~is_ioda
+
+    ms = rng.integers(0, 86_400_000, n)
+    observed = (
+        day0.astype("datetime64[ms]")
+        + rows_day.astype("timedelta64[D]").astype("timedelta64[ms]")
+        + ms.astype("timedelta64[ms]")
+    )
+    stamp = pd.Series(observed.astype("datetime64[s]").astype(str)).str.replace(
+        r"[-:T]", "", regex=True
+    )
+    day_text = pd.Series(observed.astype("datetime64[D]").astype(str))
+    country_text = pd.Series(np.asarray(codes, dtype=object)[rows_country]).astype(str)
+
+    # Kinds: Censored Planet splits into hyperquack and satellite.
+    satellite = is_cp & (rng.random(n) < 0.4)
+    kind = np.select(
+        [is_ooni, is_cp & ~satellite, satellite, is_ioda],
+        ["web_connectivity", "hyperquack", "satellite", "outage_signal"],
+        default="probe_check",
+    )
+
+    # source_ref unique per source: a per-source serial inside a production-like id.
+    serial = np.zeros(n, dtype=np.int64)
+    for s in range(len(_SOURCES)):
+        sel = rows_source == s
+        serial[sel] = np.arange(int(sel.sum()))
+    serial_text = _digits(serial, 9)
+    signal_idx = rng.integers(0, len(_IODA_SIGNALS), n)
+    signal_text = pd.Series(np.asarray(_IODA_SIGNALS, dtype=object)[signal_idx]).astype(str)
+    ooni_ref = stamp + "." + _digits(ms % 1000 * 1000, 6) + "_" + country_text
+    ooni_ref = ooni_ref + "_webconnectivity_n1_" + serial_text
+    cp_prefix = pd.Series(np.where(satellite, "CP_Satellite-", "CP_Quack-https-")).astype(str)
+    cp_ref = cp_prefix + day_text + "-" + serial_text
+    ioda_ref = "ioda:" + country_text + ":" + signal_text + ":" + stamp + ":" + serial_text
+    probe_ref = "lbp:" + country_text + ":" + day_text + ":" + serial_text
+    source_ref = ooni_ref.where(is_ooni, cp_ref.where(is_cp, ioda_ref.where(is_ioda, probe_ref)))
+    next_day = pd.Series((observed.astype("datetime64[D]") + 1).astype(str))
+    source_url = ("https://explorer.ooni.org/m/" + ooni_ref).where(
+        is_ooni,
+        ("https://data.censoredplanet.org/raw/" + cp_ref).where(
+            is_cp,
+            (
+                "https://ioda.inetintel.cc.gatech.edu/country/"
+                + country_text
+                + "?from="
+                + day_text
+                + "&until="
+                + next_day
+            ).where(is_ioda, "https://probes.labelbench.example/runs/" + probe_ref),
+        ),
+    )
+
+    # ASNs: a few per country, a dominant one; IODA signals are country-level (no ASN).
+    asn_pool = rng.integers(1_000, 400_000, (len(codes), 5))
+    asn_pick = np.minimum(rng.geometric(0.45, n) - 1, 4)
+    asn = np.where(is_ioda, "", pd.Series(asn_pool[rows_country, asn_pick]).astype(str).radd("AS"))
+
+    # IODA signal values: a per-country baseline; outages drop the value well below it.
+    ioda_base = np.exp(rng.normal(np.log(800.0), 1.2, (len(codes), 3)))
+    baseline = ioda_base[rows_country, signal_idx] * rng.normal(1.0, 0.03, n)
+    value = np.where(
+        rows_anomalous, baseline * rng.uniform(0.05, 0.6, n), baseline * rng.normal(1.0, 0.06, n)
+    )
+    block_share = np.where(rows_anomalous, rng.uniform(0.4, 1.0, n), rng.uniform(0.0, 0.15, n))
+    signal_value = np.select([is_ioda, is_probe], [value, block_share], default=np.nan)
+    signal_baseline = np.select([is_ioda, is_probe], [baseline, 0.05], default=np.nan)
+    signal_type = np.select([is_ioda, is_probe], [signal_idx, 3], default=-1)
+
+    confirmed = rows_anomalous & (rng.random(n) < 0.15)
+    failure = ~rows_anomalous & (rng.random(n) < 0.07)
+    web_level = np.select([confirmed, rows_anomalous, failure], [2, 1, 3], default=0)
+    ioda_level = np.where(rows_anomalous, np.where(rng.random(n) < 0.6, 6, 5), 4)
+    level = np.where(is_ioda, ioda_level, web_level)
+
+    domain_w = 1.0 / np.arange(1, len(_DOMAINS) + 1) ** 0.8
+    domain = np.where(
+        web, rng.choice(len(_DOMAINS), size=n, p=domain_w / domain_w.sum()), -1
+    )
+    # Each country prefers one blocking method (its censor's technique).
+    preferred = rng.integers(0, 4, len(codes))[rows_country]
+    method = np.where(rng.random(n) < 0.6, preferred, rng.integers(0, 4, n))
+    method = np.where(satellite, 0, method)
+    method = np.where(web & rows_anomalous, method, -1)
+    confidence = np.where(
+        rows_anomalous,
+        np.where(confirmed, rng.uniform(0.95, 1.0, n), rng.beta(5.0, 2.5, n)),
+        rng.beta(1.5, 6.0, n),
+    )
+    confidence = np.where(is_ioda, np.nan, np.round(confidence, 4))
+
+    def cat(codes_: IntArray, labels: tuple[str, ...]) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes_, categories=list(labels))
+
+    return pd.DataFrame(
+        {
+            "source": cat(rows_source, _SOURCES),
+            "kind": pd.Categorical(kind),
+            "source_ref": source_ref.to_numpy(),
+            "source_url": source_url.to_numpy(),
+            "observed_at": pd.DatetimeIndex(observed.astype("datetime64[ns]")).tz_localize("UTC"),
+            "country": cat(rows_country, tuple(codes)),
+            "asn": pd.Categorical(np.where(asn == "", None, asn)),
+            "signal_type": cat(signal_type, (*_IODA_SIGNALS, "block_rate")),
+            "signal_value": np.round(signal_value, 4),
+            "signal_baseline": np.round(signal_baseline, 4),
+            "signal_level": cat(level, _LEVELS),
+            "domain": cat(domain, _DOMAINS),
+            "blocking_method": cat(method, _BLOCKING_METHODS),
+            "confidence": confidence,
+            "anomalous": rows_anomalous,
+        }
+    )
+
+
+def _incidents(
+    codes: list[str],
+    day0: np.datetime64,
+    n_days: int,
+    censorship: _Episodes,
+    outages: _Episodes,
+    false_count: int,
+    truth_kind: npt.NDArray[np.int8],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Incidents as reporters publish them: jittered spans, duplicates, a few false alarms."""
+    parts: list[pd.DataFrame] = []
+    for episodes, is_outage in ((censorship, False), (outages, True)):
+        sel = episodes.reported
+        c = episodes.country[sel]
+        s = episodes.start[sel]
+        e = s + episodes.length[sel] - 1
+        typ = np.where(is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship"))
+        # Some events are reported by more than one source (overlapping incidents).
+        copies = 1 + (rng.random(len(c)) < (0.15 if is_outage else 0.3)).astype(np.int64)
+        c, s, e, typ = (np.repeat(a, copies) for a in (c, s, e, typ))
+        jitter = rng.choice([-1, 0, 1], size=(2, len(c)), p=[0.08, 0.84, 0.08])
+        first = s + jitter[0]
+        last = np.maximum(e + jitter[1], first)
+        reporters = _OUTAGE_REPORTERS if is_outage else _CENSORSHIP_REPORTERS
+        source = np.asarray(reporters, dtype=object)[rng.integers(0, len(reporters), len(c))]
+        parts.append(pd.DataFrame({"c": c, "first": first, "last": last, "type": typ, "source": source}))
+    # False alarms: censorship incidents on quiet days.
+    quiet_cells = np.flatnonzero(truth_kind.reshape(-1) <= _GLITCH)
+    picked = rng.choice(quiet_cells, size=min(false_count, len(quiet_cells)), replace=False)
+    fc, fd = np.divmod(picked, n_days)
+    parts.append(
+        pd.DataFrame(
+            {
+                "c": fc,
+                "first": fd,
+                "last": fd + rng.integers(0, 2, len(fd)),
+                "type": "censorship",
+                "source": np.asarray(_CENSORSHIP_REPORTERS, dtype=object)[
+                    rng.integers(0, len(_CENSORSHIP_REPORTERS), len(fd))
+                ],
+            }
+        )
+    )
+    raw = pd.concat(parts, ignore_index=True)
+    raw = raw[(raw["last"] >= 0) & (raw["first"] < n_days)]
+    raw = raw.sort_values(["c", "first", "last", "type", "source"], kind="stable")
+    ident = np.arange(len(raw))
+    first = day0 + raw["first"].to_numpy().astype("timedelta64[D]")
+    last = day0 + raw["last"].to_numpy().astype("timedelta64[D]")
+    prefix = raw["source"].map(_INCIDENT_SOURCES).astype(str)
+    country = np.asarray(codes, dtype=object)[raw["c"].to_numpy()]
+    return pd.DataFrame(
+        {
+            "country": country,
+            "first_seen": first.astype(object),
+            "last_seen": last.astype(object),
+            "incident_type": raw["type"].to_numpy(),
+            "source": raw["source"].to_numpy(),
+            "citation_url": (
+                prefix.to_numpy()
+                + pd.Series(country).str.lower().to_numpy()
+                + "-"
+                + pd.Series(first.astype(str)).to_numpy()
+                + "-"
+                + _digits(ident, 6).to_numpy()
+            ),
+        }
+    ).reset_index(drop=True)
+
+
+def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
+    """Generate the demo world for ``(seed, scale)``; identical output for identical arguments."""
+    if scale < 1:
+        raise ValueError("scale must be at least 1")
+    rng = np.random.default_rng([seed, scale, 20261115])
+    codes = demo_countries()
+    n_countries, n_days = len(codes), DAYS_PER_YEAR * scale
+    day0 = np.datetime64(END_DAY) - np.timedelta64(n_days - 1, "D")
+    day_numbers = day0.astype(np.int64) + np.arange(n_days)
+    months = (day_numbers.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1)
+    weekday = (day_numbers + 3) % 7
+
+    profile = _profiles(codes, rng)
+    censorship = _censorship_episodes(codes, profile, months.astype(np.int64), scale, rng)
+    outages = _outages(profile, n_days, rng)
+
+    shape = (n_countries, n_days)
+    kind = np.zeros(shape, dtype=np.int8)
+    glitch = rng.random(shape) < profile.glitch_rate[:, None]
+    kind.reshape(-1)[np.flatnonzero(glitch)] = _GLITCH
+    kind.reshape(-1)[_paint(shape, outages, np.ones(len(outages.country), dtype=bool))] = (
+        _DISRUPTION
+    )
+    kind.reshape(-1)[_paint(shape, censorship, ~censorship.shutdown)] = _CENSORSHIP
+    kind.reshape(-1)[_paint(shape, censorship, censorship.shutdown)] = _SHUTDOWN
+    censored = kind >= _CENSORSHIP
+
+    # Daily volume: quiet baseline, more attention during censorship and outages, quieter weekends.
+    mean = profile.volume[:, None] * np.where(weekday >= 5, 0.8, 1.0)[None, :]
+    mean = mean * np.select(
+        [censored, kind == _DISRUPTION], [profile.attention[:, None], 1.8], default=1.0
+    )
+    mean = mean * rng.gamma(4.0, 0.25, shape)
+    n_rows = _negative_binomial(mean, 1.6, rng)
+
+    # Per-day anomalous probability of web (OONI/CP) rows and of IODA rows.
+    noise_day = profile.noise[:, None] * rng.gamma(2.0, 0.5, shape)
+    day_intensity = np.clip(profile.intensity[:, None] * rng.gamma(5.0, 0.2, shape), 0.05, 0.98)
+    web_p = np.select(
+        [censored, kind == _GLITCH, kind == _DISRUPTION],
+        [np.maximum(day_intensity, noise_day), rng.uniform(0.25, 0.6, shape), noise_day + 0.2],
+        default=noise_day,
+    )
+    ioda_p = np.select([kind == _SHUTDOWN, kind == _DISRUPTION], [0.8, 0.85], default=0.03)
+    ioda_share = np.select([kind == _DISRUPTION, kind == _SHUTDOWN], [0.45, 0.35], default=0.15)
+
+    cell = np.repeat(np.arange(n_countries * n_days), n_rows.reshape(-1))
+    r = rng.random(len(cell))
+    share = ioda_share.reshape(-1)[cell]
+    source = np.where(r < share, _IODA, np.where(r < share + (1 - share) * 0.35, _CP, _OONI))
+    p = np.where(source == _IODA, ioda_p.reshape(-1)[cell], web_p.reshape(-1)[cell])
+    p = np.where(source == _CP, p * 0.85, p)
+    anomalous = rng.random(len(cell)) < p
+
+    # Own probes: rare, more often sent where something seems wrong.
+    has_rows = n_rows > 0
+    probe_p = np.where(censored, 0.012, 0.0012) * has_rows
+    probe_cell = np.flatnonzero(rng.random(shape) < probe_p)
+    probe_nodes = rng.integers(3, 40, len(probe_cell))
+    probe_block = np.where(
+        censored.reshape(-1)[probe_cell], rng.beta(5.0, 2.0, len(probe_cell)), rng.beta(1.0, 9.0, len(probe_cell))
+    )
+    probe_rows = rng.integers(1, 4, len(probe_cell))
+    p_cell = np.repeat(probe_cell, probe_rows)
+    p_anom = rng.random(len(p_cell)) < np.repeat(probe_block, probe_rows)
+
+    all_cell = np.concatenate([cell, p_cell])
+    all_source = np.concatenate([source, np.full(len(p_cell), _PROBE)])
+    all_anom = np.concatenate([anomalous, p_anom])
+    order = np.argsort(all_cell, kind="stable")
+    all_cell, all_source, all_anom = all_cell[order], all_source[order], all_anom[order]
+    rows_country, rows_day = np.divmod(all_cell, n_days)
+    evidence = _evidence(
+        codes,
+        day0,
+        rows_country.astype(np.int64),
+        rows_day.astype(np.int64),
+        all_source.astype(np.int64),
+        all_anom,
+        kind.reshape(-1)[all_cell].astype(np.int64),
+        rng,
+    )
+
+    pc, pd_ = np.divmod(probe_cell, n_days)
+    probe_metrics = pd.DataFrame(
+        {
+            "country": np.asarray(codes, dtype=object)[pc],
+            "day": (day0 + pd_.astype("timedelta64[D]")).astype(object),
+            "node_count": probe_nodes.astype(np.int64),
+            "block_rate": np.round(probe_block, 4),
+            "avg_confidence": np.round(rng.uniform(0.55, 0.98, len(pc)), 4),
+            "agreement": np.round(np.clip(np.abs(probe_block - 0.5) * 2 + rng.normal(0, 0.05, len(pc)), 0, 1), 4),
+        }
+    )
+
+    false_count = int(0.02 * (censorship.reported.sum() + outages.reported.sum()))
+    incidents = _incidents(codes, day0, n_days, censorship, outages, false_count, kind, rng)
+
+    with_evidence = np.unique(all_cell)
+    tc, td = np.divmod(with_evidence, n_days)
+    truth_kind = kind.reshape(-1)[with_evidence]
+    truth = pd.DataFrame(
+        {
+            "country": np.asarray(codes, dtype=object)[tc],
+            "day": (day0 + td.astype("timedelta64[D]")).astype(object),
+            "is_censorship": truth_kind >= _CENSORSHIP,
+            "kind": pd.Categorical.from_codes(truth_kind.astype(np.int64), categories=list(TRUTH_KINDS)),
+        }
+    )
+    return DemoWorld(
+        evidence=evidence,
+        incidents=incidents,
+        probe_metrics=probe_metrics,
+        truth=truth,
+        countries=list(codes),
+    )

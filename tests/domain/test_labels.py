@@ -1,0 +1,82 @@
+"""The effective-label rules of the append-only label log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from labelbench.domain.labels import DISPUTED, LabelEvent, effective_label, effective_labels
+
+T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def ev(i: int, verdict: str, analyst: str = "ana", minutes: int = 0, **kw: object) -> LabelEvent:
+    return LabelEvent(
+        id=i,
+        sample_id=kw.pop("sample_id", 1),  # type: ignore[arg-type]
+        verdict=verdict,
+        event=kw.pop("event", "decision"),  # type: ignore[arg-type]
+        analyst=analyst,
+        created_at=T0 + dt.timedelta(minutes=minutes or i),
+        evidence_fingerprint=kw.pop("fp", "fp1"),  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_no_events_no_label() -> None:
+    assert effective_label([]) is None
+
+
+def test_latest_decision_of_one_analyst_wins() -> None:
+    got = effective_label([ev(1, "negative"), ev(2, "positive")])
+    assert got is not None and got.verdict == "positive" and got.training_label == 1
+
+
+def test_retraction_restores_previous_decision() -> None:
+    got = effective_label(
+        [ev(1, "negative"), ev(2, "positive"), ev(3, "positive", event="retraction", retracts_id=2)]
+    )
+    assert got is not None and got.verdict == "negative"
+
+
+def test_retracting_the_only_decision_leaves_nothing() -> None:
+    assert effective_label([ev(1, "positive"), ev(2, "positive", event="retraction", retracts_id=1)]) is None
+
+
+def test_two_analysts_disagreeing_is_disputed_until_adjudicated() -> None:
+    events = [ev(1, "positive", "ana"), ev(2, "negative", "bob")]
+    got = effective_label(events)
+    assert got is not None and got.verdict == DISPUTED and got.training_label is None
+    assert got.decided_by == ("ana", "bob")
+    adjudicated = effective_label([*events, ev(3, "positive", "lead", event="adjudication")])
+    assert adjudicated is not None and adjudicated.verdict == "positive"
+    # a later ordinary decision does not override an adjudication
+    later = effective_label(
+        [*events, ev(3, "positive", "lead", event="adjudication"), ev(4, "negative", "bob")]
+    )
+    assert later is not None and later.verdict == "positive"
+
+
+def test_agreeing_analysts_are_not_disputed() -> None:
+    got = effective_label([ev(1, "positive", "ana"), ev(2, "positive", "bob")])
+    assert got is not None and got.verdict == "positive"
+
+
+def test_unsure_and_skip_are_excluded_from_training() -> None:
+    for verdict in ("unsure", "skip"):
+        got = effective_label([ev(1, verdict)])
+        assert got is not None and got.training_label is None
+
+
+def test_reverted_batches_do_not_count() -> None:
+    got = effective_label([ev(1, "negative"), ev(2, "positive", reverted=True)])
+    assert got is not None and got.verdict == "negative"
+
+
+def test_fingerprint_is_the_one_the_decider_saw() -> None:
+    got = effective_label([ev(1, "negative", fp="old"), ev(2, "positive", fp="new")])
+    assert got is not None and got.evidence_fingerprint == "new"
+
+
+def test_effective_labels_groups_by_sample() -> None:
+    got = effective_labels([ev(1, "positive", sample_id=1), ev(2, "negative", sample_id=2)])
+    assert {k: v.verdict for k, v in got.items()} == {1: "positive", 2: "negative"}
