@@ -1,4 +1,4 @@
-"""One typed settings object: defaults < ``labelbench.toml`` < ``LABELBENCH_*`` env vars < CLI flags.
+"""One typed settings object: defaults < ``labelbench.toml`` < ``LABELBENCH_*`` env < CLI flags.
 
 Nested sections map to env vars with a double underscore, e.g. ``LABELBENCH_QUEUE__BATCH_SIZE=40``.
 The config file is ``labelbench.toml`` in the working directory unless ``LABELBENCH_CONFIG`` (or the
@@ -19,7 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from labelbench.domain import constants as C
+from labelbench.domain import constants
 from labelbench.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///labelbench.db"
@@ -31,7 +31,7 @@ class TrainingSettings(BaseModel):
     """How `labelbench retrain` trains and evaluates."""
 
     pipeline: Literal["base", "stacked"] = "base"
-    """``base`` is the production v3.3 recipe; ``stacked`` is v3.4 (cluster heads + stacker)."""
+    """``base``: the production v3.3 recipe; ``stacked``: v3.4 (cluster heads + stacker)."""
     engine: Literal["exact", "fast"] = "fast"
     """``exact`` = GradientBoostingClassifier; ``fast`` = histogram gradient boosting."""
     jobs: int = 2
@@ -39,8 +39,8 @@ class TrainingSettings(BaseModel):
     random_state: int = 0
     n_boot: int = 1000
     """Bootstrap resamples for per-country intervals."""
-    small_n: int = C.SMALL_N
-    """Countries with fewer samples are flagged small-n: their swings are never called regressions."""
+    small_n: int = constants.SMALL_N
+    """Countries with fewer samples are flagged small-n: swings there are never regressions."""
     base_params: dict[str, Any] = Field(default_factory=dict)
     """Extra hyper-parameters for the base gradient-boosting model."""
     head_params: dict[str, Any] = Field(default_factory=dict)
@@ -52,10 +52,10 @@ class TrainingSettings(BaseModel):
 class GateSettings(BaseModel):
     """Promotion gates (defaults: the production policy)."""
 
-    loco_median_f1: float = C.GATE_LOCO_MEDIAN_F1
-    watchlist_min_improved: int = C.GATE_WATCHLIST_MIN_IMPROVED
-    watchlist_min_delta: float = C.GATE_WATCHLIST_MIN_DELTA
-    max_regression: float = C.GATE_MAX_REGRESSION
+    loco_median_f1: float = constants.GATE_LOCO_MEDIAN_F1
+    watchlist_min_improved: int = constants.GATE_WATCHLIST_MIN_IMPROVED
+    watchlist_min_delta: float = constants.GATE_WATCHLIST_MIN_DELTA
+    max_regression: float = constants.GATE_MAX_REGRESSION
 
 
 class QueueSettings(BaseModel):
@@ -85,17 +85,17 @@ class Settings(BaseSettings):
     )
 
     database_url: str = DEFAULT_DATABASE_URL
-    """Any SQLAlchemy URL; PostgreSQL via ``postgresql+psycopg://``. Default: SQLite file in the cwd."""
+    """Any SQLAlchemy URL; PostgreSQL via ``postgresql+psycopg://``. Default: SQLite in the cwd."""
     models_dir: Path = Path("models")
     """Model registry folder (bundles, manifests, retrain reports)."""
-    min_evidence: int = C.MIN_EVIDENCE_ROWS
+    min_evidence: int = constants.MIN_EVIDENCE_ROWS
     """Evidence rows a country-day needs to become a sample."""
     clusters: dict[str, list[str]] = Field(
-        default_factory=lambda: {k: list(v) for k, v in C.DEFAULT_CLUSTERS.items()}
+        default_factory=lambda: {k: list(v) for k, v in constants.DEFAULT_CLUSTERS.items()}
     )
     """Regime-cluster membership (cluster name -> alpha-2 codes)."""
-    watch_list: list[str] = Field(default_factory=lambda: list(C.WATCH_LIST))
-    high_impact: list[str] = Field(default_factory=lambda: list(C.HIGH_IMPACT))
+    watch_list: list[str] = Field(default_factory=lambda: list(constants.WATCH_LIST))
+    high_impact: list[str] = Field(default_factory=lambda: list(constants.HIGH_IMPACT))
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     gates: GateSettings = Field(default_factory=GateSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)

@@ -26,7 +26,10 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_python_dash_m_and_version() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "labelbench", "--version"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "labelbench", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0 and out.stdout.startswith("labelbench ")
 
@@ -42,7 +45,9 @@ def test_missing_schema_exits_5_with_hint(capsys: pytest.CaptureFixture[str]) ->
     assert err.count("\n") == 1 and "labelbench db upgrade" in err
 
 
-def test_bad_setting_exits_3(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_setting_exits_3(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LABELBENCH_MIN_EVIDENCE", "lots")
     code, _, err = run(capsys, "status")
     assert code == ExitCode.CONFIG and "min_evidence" in err
@@ -70,7 +75,15 @@ def test_db_upgrade_then_current_and_status_json(capsys: pytest.CaptureFixture[s
     code, out, _ = run(capsys, "status", "--json")
     data = json.loads(out)
     assert code == 0
-    for key in ("countries", "samples", "positives", "evidence_rows", "incidents", "human_labels", "per_country"):
+    for key in (
+        "countries",
+        "samples",
+        "positives",
+        "evidence_rows",
+        "incidents",
+        "human_labels",
+        "per_country",
+    ):
         assert key in data
 
 

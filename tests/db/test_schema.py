@@ -18,7 +18,9 @@ def test_timestamps_round_trip_as_aware_utc(workspace) -> None:  # type: ignore[
     plus5 = dt.timezone(dt.timedelta(hours=5))
     started = dt.datetime(2026, 3, 1, 17, 30, tzinfo=plus5)
     with workspace.transaction() as session:
-        session.add(LabelBatch(analyst="ana", strategy="hybrid", started_at=started, countries=["OM"]))
+        session.add(
+            LabelBatch(analyst="ana", strategy="hybrid", started_at=started, countries=["OM"])
+        )
     with workspace.transaction() as session:
         got = session.scalars(select(LabelBatch.started_at)).one()
     assert got.tzinfo is not None and got.utcoffset() == dt.timedelta(0)
@@ -27,37 +29,38 @@ def test_timestamps_round_trip_as_aware_utc(workspace) -> None:  # type: ignore[
 
 
 def test_naive_timestamps_are_refused(workspace) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(StatementError, match="naive datetime"):
-        with workspace.transaction() as session:
-            session.add(
-                LabelBatch(analyst="ana", strategy="x", started_at=dt.datetime(2026, 1, 1))
-            )
+    with (
+        pytest.raises(StatementError, match="naive datetime"),
+        workspace.transaction() as session,
+    ):
+        session.add(LabelBatch(analyst="ana", strategy="x", started_at=dt.datetime(2026, 1, 1)))
 
 
 def test_named_check_constraints_hold(workspace) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(IntegrityError, match="(?i)ck_incidents_span|check constraint"):
-        with workspace.transaction() as session:
-            session.add(
-                Incident(
-                    country="OM",
-                    first_seen=dt.date(2026, 5, 2),
-                    last_seen=dt.date(2026, 5, 1),
-                    incident_type="censorship",
-                )
+    with (
+        pytest.raises(IntegrityError, match=r"(?i)ck_incidents_span|check constraint"),
+        workspace.transaction() as session,
+    ):
+        session.add(
+            Incident(
+                country="OM",
+                first_seen=dt.date(2026, 5, 2),
+                last_seen=dt.date(2026, 5, 1),
+                incident_type="censorship",
             )
+        )
 
 
 def test_foreign_keys_enforced(workspace) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(IntegrityError):
-        with workspace.transaction() as session:
-            session.add(
-                Incident(
-                    country="ZZ",
-                    first_seen=dt.date(2026, 5, 1),
-                    last_seen=dt.date(2026, 5, 1),
-                    incident_type="censorship",
-                )
+    with pytest.raises(IntegrityError), workspace.transaction() as session:
+        session.add(
+            Incident(
+                country="ZZ",
+                first_seen=dt.date(2026, 5, 1),
+                last_seen=dt.date(2026, 5, 1),
+                incident_type="censorship",
             )
+        )
 
 
 def test_schema_gate_refuses_empty_and_outdated(db_url: str) -> None:

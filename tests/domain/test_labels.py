@@ -39,7 +39,10 @@ def test_retraction_restores_previous_decision() -> None:
 
 
 def test_retracting_the_only_decision_leaves_nothing() -> None:
-    assert effective_label([ev(1, "positive"), ev(2, "positive", event="retraction", retracts_id=1)]) is None
+    assert (
+        effective_label([ev(1, "positive"), ev(2, "positive", event="retraction", retracts_id=1)])
+        is None
+    )
 
 
 def test_two_analysts_disagreeing_is_disputed_until_adjudicated() -> None:

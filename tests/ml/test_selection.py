@@ -1,4 +1,4 @@
-"""Batch selection: quotas, episode collapse, near-duplicates, exploration, stopping, determinism."""
+"""Batch selection: quotas, episode collapse, near-duplicates, exploration, stopping, seeds."""
 
 from __future__ import annotations
 
@@ -22,9 +22,7 @@ from labelbench.ml.strategies import score_candidates
 D0 = dt.date(2024, 3, 1)
 
 
-def frame(
-    country: str, n: int, *, step: int = 5, start: int = 0, **columns: Any
-) -> pd.DataFrame:
+def frame(country: str, n: int, *, step: int = 5, start: int = 0, **columns: Any) -> pd.DataFrame:
     """``n`` candidates of ``country``, ``step`` days apart, with distinct random-ish features."""
     ids = np.arange(start + 1, start + n + 1)
     spread = np.random.default_rng(ids[0] if n else 0).normal(size=(n, len(FEATURES)))
@@ -154,9 +152,7 @@ def test_adjacent_day_taken_when_nothing_else_is_left() -> None:
 def test_near_duplicates_are_penalised() -> None:
     # penalty 0.5 x score range 0.8: the copy's 0.85 drops to 0.45, below the distinct 0.6
     c = frame("LY", 4, step=7, proba=[0.9, 0.85, 0.6, 0.1])
-    c.loc[1, list(FEATURES)] = (
-        c.loc[0, list(FEATURES)].to_numpy() + 1e-3
-    )  # near-copy of row 0
+    c.loc[1, list(FEATURES)] = c.loc[0, list(FEATURES)].to_numpy() + 1e-3  # near-copy of row 0
     assert list(select(c, 2)["sample_id"]) == [1, 3]
     assert list(select(c, 2, duplicate_penalty=0.0)["sample_id"]) == [1, 2]
     assert list(select(c, 2, duplicate_tolerance=0.0)["sample_id"]) == [1, 2]
@@ -175,9 +171,7 @@ def test_hybrid_explores_its_share_of_the_batch() -> None:
     assert len(explored) == 2 and explored["reason"].str.contains("explore").all()
     assert batch["country"].value_counts().to_dict() == {"OM": 5, "LY": 5}
     plain = select(c, 10, strategy_name="margin")
-    assert (
-        plain["scorer"] != "explore"
-    ).all()  # benchmark strategies stay pure by default
+    assert (plain["scorer"] != "explore").all()  # benchmark strategies stay pure by default
     none = select(c, 10, strategy_name="hybrid", exploration_share=0.0)
     assert (none["scorer"] != "explore").all()
 
@@ -228,12 +222,8 @@ def test_stopping_by_prediction_stability() -> None:
     stop = stopping_signal(history, predictions).set_index("country")
     assert stop.loc["YE", "exhausted"] and "stable" in str(stop.loc["YE", "reason"])
     assert not stop.loc["AM", "exhausted"]
-    assert not stop.loc[
-        "LY", "exhausted"
-    ]  # stable, but only 2 labels: unchanged by design
-    assert (
-        stopping_signal(None, predictions).set_index("country").loc["LY", "exhausted"]
-    )
+    assert not stop.loc["LY", "exhausted"]  # stable, but only 2 labels: unchanged by design
+    assert stopping_signal(None, predictions).set_index("country").loc["LY", "exhausted"]
 
 
 # -------------------------------------------------------------------------- reasons, determinism
@@ -258,29 +248,19 @@ def test_reason_reads_like_a_sentence_and_rereview_comes_first() -> None:
         scorers=scores.scorer,
     )
     assert batch["sample_id"].tolist()[0] == 5
-    assert (
-        batch["reason"]
-        .iloc[0]
-        .startswith("re-review (evidence changed); hybrid: p=0.05")
-    )
-    assert (
-        batch["reason"].iloc[1] == "hybrid: p=0.62 near threshold 0.55; 2nd of 2 for OM"
-    )
+    assert batch["reason"].iloc[0].startswith("re-review (evidence changed); hybrid: p=0.05")
+    assert batch["reason"].iloc[1] == "hybrid: p=0.62 near threshold 0.55; 2nd of 2 for OM"
 
 
 def test_same_inputs_and_seed_give_identical_batch() -> None:
     c = pool({"OM": 20, "LY": 20, "YE": 20, "KW": 5})
     scores = np.random.default_rng(11).random(len(c)).round(1)  # many ties
     runs = [
-        select_batch(
-            c, scores, size=12, strategy_name="hybrid", rng=np.random.default_rng(5)
-        )
+        select_batch(c, scores, size=12, strategy_name="hybrid", rng=np.random.default_rng(5))
         for _ in range(2)
     ]
     pd.testing.assert_frame_equal(runs[0], runs[1])
-    other = select_batch(
-        c, scores, size=12, strategy_name="hybrid", rng=np.random.default_rng(6)
-    )
+    other = select_batch(c, scores, size=12, strategy_name="hybrid", rng=np.random.default_rng(6))
     assert not runs[0]["sample_id"].equals(other["sample_id"])
 
 
@@ -292,8 +272,6 @@ def test_bad_inputs_are_input_errors() -> None:
     with pytest.raises(InputError, match="finite"):
         select_batch(c, [0.1, np.nan, 0.3], size=2, strategy_name="random", rng=rng)
     with pytest.raises(InputError, match="exploration"):
-        select_batch(
-            c, [0.1] * 3, size=2, strategy_name="hybrid", exploration_share=2, rng=rng
-        )
+        select_batch(c, [0.1] * 3, size=2, strategy_name="hybrid", exploration_share=2, rng=rng)
     empty = select_batch(c.iloc[:0], [], size=5, strategy_name="random", rng=rng)
     assert list(empty.columns) == list(BATCH_COLUMNS) and len(empty) == 0

@@ -67,9 +67,7 @@ def test_margin_and_entropy_match_textbook_and_agree_on_order(
     textbook = -(known * np.log2(q) + (1 - known) * np.log2(1 - q))
     np.testing.assert_allclose(entropy[:-1], textbook, atol=1e-12)
     assert entropy[0] == 1.0 and entropy[4] == 0.0 and entropy[5] == 0.0
-    assert (
-        margin[-1] == 0.0 and entropy[-1] == 0.0
-    )  # no probability, nothing to rank by
+    assert margin[-1] == 0.0 and entropy[-1] == 0.0  # no probability, nothing to rank by
     # both are decreasing in |p - 0.5|, so they order the (distinct) items identically
     order = np.argsort(-margin[:-1], kind="stable")
     assert list(order) == list(np.argsort(-entropy[:-1], kind="stable"))
@@ -183,8 +181,7 @@ def test_seed_similarity_to_known_positive_breaks_evidence_ties(
     # no LY positive: a positive of the same regime cluster (MENA) is the reference
     cluster_ref = positives.assign(country="OM")
     assert (
-        score_seed(c, rng, positives=cluster_ref)[1]
-        > score_seed(c, rng, positives=cluster_ref)[0]
+        score_seed(c, rng, positives=cluster_ref)[1] > score_seed(c, rng, positives=cluster_ref)[0]
     )
     # outside every cluster, no reference: evidence alone, rows 0 and 1 tie
     far = score_seed(c.assign(country="DE"), rng, positives=cluster_ref)
@@ -202,9 +199,7 @@ def test_choose_scorers_seeds_without_model_or_with_few_positives() -> None:
     )
     choice = choose_scorers(c)
     assert choice["OM"].scorer == "seed" and "no model" in choice["OM"].reason
-    assert (
-        choice["KW"].scorer == "seed" and "only 1 known positive" in choice["KW"].reason
-    )
+    assert choice["KW"].scorer == "seed" and "only 1 known positive" in choice["KW"].reason
     assert choice["IR"].scorer == "model"
     counts = {"KW": 12, "IR": 0}
     override = choose_scorers(c, positive_counts=counts)
@@ -262,9 +257,7 @@ def test_registry_every_strategy_scores_every_row_in_unit_range() -> None:
     for name, strategy in STRATEGIES.items():
         assert strategy.name == name and strategy.description
         s = strategy(c, np.random.default_rng(0))
-        assert (
-            s.shape == (8,) and np.isfinite(s).all() and ((s >= 0) & (s <= 1)).all()
-        ), name
+        assert s.shape == (8,) and np.isfinite(s).all() and ((s >= 0) & (s <= 1)).all(), name
 
 
 def test_unknown_strategy_and_missing_columns_are_input_errors(

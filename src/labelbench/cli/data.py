@@ -10,8 +10,12 @@ import typer
 
 from labelbench.cli.state import CliState, state
 
-features_app = typer.Typer(help="Compute samples and the 16 production features.", no_args_is_help=True)
-export_app = typer.Typer(help="Export samples or the label log (CSV or Parquet).", no_args_is_help=True)
+features_app = typer.Typer(
+    help="Compute samples and the 16 production features.", no_args_is_help=True
+)
+export_app = typer.Typer(
+    help="Export samples or the label log (CSV or Parquet).", no_args_is_help=True
+)
 
 
 def _workspace(st: CliState):  # type: ignore[no-untyped-def]
@@ -109,7 +113,9 @@ def status(
         f"{result['evidence_rows']:,} evidence rows, {result['incidents']:,} incidents, "
         f"{result['human_labels']:,} human labels"
     )
-    table = Table("country", "samples", "positives", "incident +", "human labels", title="per country")
+    table = Table(
+        "country", "samples", "positives", "incident +", "human labels", title="per country"
+    )
     for row in result["per_country"]:
         table.add_row(
             row["country"],

@@ -16,7 +16,7 @@ def upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Migrate the database to the newest schema (creates it when empty) and load the country table."""
+    """Migrate to the newest schema (creates it when empty) and load the country table."""
     from labelbench.db import migrate
     from labelbench.db.engine import check_connection, make_engine
     from labelbench.services.reference import sync_countries
@@ -72,5 +72,7 @@ def downgrade(
     engine = make_engine(settings.database_url)
     check_connection(engine)
     migrate.downgrade(engine, revision)
-    st.out.print(f"{settings.safe_database_url}: now at {migrate.current_revision(engine) or 'empty'}")
+    st.out.print(
+        f"{settings.safe_database_url}: now at {migrate.current_revision(engine) or 'empty'}"
+    )
     engine.dispose()

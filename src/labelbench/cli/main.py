@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _print_error("interrupted")
         return ExitCode.INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+    except Exception as exc:
         if show_trace:
             traceback.print_exc()
         _print_error(f"unexpected {type(exc).__name__}: {exc} (rerun with --traceback for details)")

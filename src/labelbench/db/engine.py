@@ -1,4 +1,4 @@
-"""Engine and session factory for any SQLAlchemy URL, with SQLite made safe for several processes."""
+"""Engine and session factory for any SQLAlchemy URL; SQLite made safe for several processes."""
 
 from __future__ import annotations
 

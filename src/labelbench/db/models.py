@@ -1,4 +1,4 @@
-"""Tables. The schema is owned by the Alembic migrations in ``migrations/``; these classes must match.
+"""Tables. The Alembic migrations in ``migrations/`` own the schema; these classes must match.
 
 Relationships are not declared: queries are explicit ``select()`` statements in :mod:`.queries`, so
 nothing lazy-loads behind a caller's back.
@@ -212,7 +212,9 @@ class ModelRun(Base):
     __tablename__ = "model_runs"
     __table_args__ = (
         UniqueConstraint("alias"),
-        CheckConstraint("alias IS NULL OR " + _in("alias", ("production", "candidate")), name="alias"),
+        CheckConstraint(
+            "alias IS NULL OR " + _in("alias", ("production", "candidate")), name="alias"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -244,3 +246,60 @@ class ModelEvent(Base):
     actor: Mapped[str] = mapped_column(String(80))
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class QueueBuild(Base):
+    """One run of `labelbench queue build` (or the app's own build): the strategy and its scope."""
+
+    __tablename__ = "queue_builds"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+    strategy: Mapped[str] = mapped_column(String(40))
+    countries: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
+    size: Mapped[int] = mapped_column(Integer)
+    model_run_id: Mapped[str | None] = mapped_column(ForeignKey("model_runs.id"))
+    """The model whose predictions ranked the items (None: evidence heuristics, no model yet)."""
+    params: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
+
+
+class QueueItem(Base):
+    """A country-day waiting for (or claimed by, or done by) an analyst, with why it was picked.
+
+    ``purpose`` is ``primary`` or ``second_opinion`` (a deliberate second label for agreement,
+    served only to an analyst other than ``exclude_analyst``). A claim is a lease: an item whose
+    ``lease_expires_at`` has passed is free again.
+    """
+
+    __tablename__ = "queue_items"
+    __table_args__ = (
+        UniqueConstraint("build_id", "sample_id", "purpose"),
+        CheckConstraint(
+            _in("status", ("waiting", "pending", "claimed", "done", "withdrawn")), name="status"
+        ),
+        CheckConstraint(_in("purpose", ("primary", "second_opinion")), name="purpose"),
+        Index("ix_queue_items_status_country_rank", "status", "country", "rank"),
+        Index("ix_queue_items_claimed_by", "claimed_by"),
+        Index("ix_queue_items_sample_id", "sample_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("queue_builds.id"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id"))
+    country: Mapped[str] = mapped_column(String(2))
+    purpose: Mapped[str] = mapped_column(String(16), default="primary")
+    strategy: Mapped[str] = mapped_column(String(40))
+    scorer: Mapped[str | None] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    country_quota: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    expected_p: Mapped[float | None] = mapped_column(Float)
+    """The model's probability when queued: the yield the model expected (weekly report)."""
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[dt.datetime | None]
+    exclude_analyst: Mapped[str | None] = mapped_column(String(80))
+    label_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id"))
+    done_at: Mapped[dt.datetime | None]

@@ -1,4 +1,4 @@
-"""Query functions. Each takes the session first and never commits: the caller owns the transaction."""
+"""Query functions: each takes the session first and never commits (callers own transactions)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,15 @@ EVIDENCE_COLUMNS = (
     "confidence",
     "anomalous",
 )
-SAMPLE_COLUMNS = ("id", "country", "day", *FEATURES, "evidence_count", "fingerprint", "incident_label")
+SAMPLE_COLUMNS = (
+    "id",
+    "country",
+    "day",
+    *FEATURES,
+    "evidence_count",
+    "fingerprint",
+    "incident_label",
+)
 
 
 def _frame(session: Session, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
@@ -86,6 +94,7 @@ def insert_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
 
 def _copy_frame(session: Session, table_name: str, frame: pd.DataFrame) -> int:
     raw = session.connection().connection.driver_connection
+    assert raw is not None
     columns = ", ".join(frame.columns)
     with raw.cursor() as cur, cur.copy(f"COPY {table_name} ({columns}) FROM STDIN") as copy:
         for start in range(0, len(frame), CHUNK):
@@ -103,7 +112,8 @@ def country_codes(session: Session) -> set[str]:
 
 
 def country_clusters(session: Session) -> dict[str, str | None]:
-    return {code: cluster for code, cluster in session.execute(select(Country.code, Country.cluster))}
+    rows = session.execute(select(Country.code, Country.cluster))
+    return {code: cluster for code, cluster in rows}  # noqa: C416 (Row is not a 2-tuple type)
 
 
 def neighbours(session: Session) -> dict[str, frozenset[str]]:
@@ -155,7 +165,9 @@ def probe_frame(session: Session) -> pd.DataFrame:
 
 
 def samples_frame(session: Session, countries: Sequence[str] | None = None) -> pd.DataFrame:
-    stmt = select(*[getattr(Sample, c) for c in SAMPLE_COLUMNS]).order_by(Sample.country, Sample.day)
+    stmt = select(*[getattr(Sample, c) for c in SAMPLE_COLUMNS]).order_by(
+        Sample.country, Sample.day
+    )
     if countries:
         stmt = stmt.where(Sample.country.in_(countries))
     return _frame(session, stmt, SAMPLE_COLUMNS)
@@ -179,9 +191,7 @@ def labelled_sample_ids(session: Session) -> set[int]:
 # --- labels -----------------------------------------------------------------------------------
 
 
-def label_events(
-    session: Session, sample_ids: Sequence[int] | None = None
-) -> list[LabelEvent]:
+def label_events(session: Session, sample_ids: Sequence[int] | None = None) -> list[LabelEvent]:
     """Label-log rows, with the reverted flag of their batch, for the effective-label derivation."""
     stmt = (
         select(

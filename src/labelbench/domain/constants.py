@@ -40,9 +40,7 @@ LABEL_OF_VERDICT: Final[dict[str, int]] = {"positive": 1, "negative": 0}
 
 #: *default* regime-cluster membership (names as published).
 DEFAULT_CLUSTERS: Final[dict[str, tuple[str, ...]]] = {
-    "MENA": tuple(
-        "AE BH DJ DZ EG IQ IR JO KW LB LY MA MR OM PS QA SA SD SY TN TR YE".split()
-    ),
+    "MENA": tuple("AE BH DJ DZ EG IQ IR JO KW LB LY MA MR OM PS QA SA SD SY TN TR YE".split()),
     "Post-Soviet": tuple("AM AZ BY GE KG KZ RU TJ TM UZ".split()),
     "East Asia tight": ("CN", "HK", "MN"),
     "SE Asia mixed": tuple("KH LA MM MY TH VN".split()),

@@ -90,16 +90,14 @@ def allocate_quotas(
     if size < 0:
         raise InputError(f"batch size must be >= 0, got {size}")
     w = (
-        {c: 1.0 for c in capacity}
+        dict.fromkeys(capacity, 1.0)
         if weights is None
         else {c: float(weights.get(c, 0.0)) for c in capacity}
     )
     if any(v < 0 or not math.isfinite(v) for v in w.values()):
         raise InputError("quota weights must be finite and >= 0")
-    quota = {c: 0 for c in capacity}
-    active = [
-        c for c in sorted(capacity) if capacity[c] > 0 and w[c] > 0 and c not in exclude
-    ]
+    quota = dict.fromkeys(capacity, 0)
+    active = [c for c in sorted(capacity) if capacity[c] > 0 and w[c] > 0 and c not in exclude]
     remaining = min(size, sum(capacity[c] for c in active))
     while remaining > 0:
         open_ = [c for c in active if quota[c] < capacity[c]]
@@ -135,9 +133,7 @@ def _exploration_slots(quota: Mapping[str, int], share: float) -> dict[str, int]
     total = _round_half_up(share * sum(quota.values()))
     ideal = {c: share * q for c, q in quota.items()}
     slots = {c: min(math.floor(v), quota[c]) for c, v in ideal.items()}
-    order = sorted(
-        quota, key=lambda c: (-(ideal[c] - math.floor(ideal[c])), -quota[c], c)
-    )
+    order = sorted(quota, key=lambda c: (-(ideal[c] - math.floor(ideal[c])), -quota[c], c))
     left = total - sum(slots.values())
     for c in order:
         if left <= 0:
@@ -178,9 +174,7 @@ def stopping_signal(
         ordered = history.assign(_order=np.arange(len(history))).sort_values(
             ["labelled_at", "_order"], kind="stable"
         )
-        for country, group in ordered.groupby(
-            ordered["country"].astype(str), sort=True
-        ):
+        for country, group in ordered.groupby(ordered["country"].astype(str), sort=True):
             n_labels[str(country)] = len(group)
             if len(group) >= window:
                 recent = group["verdict"].astype(str).str.lower().tail(window)
@@ -212,23 +206,16 @@ def stopping_signal(
             reason = f"active: yield {y:.0%} over last {window} labels"
         rows.append((country, n, y, d, bool(reasons), reason))
     out = pd.DataFrame(rows, columns=list(STOPPING_COLUMNS))
-    return out.astype(
-        {"n_labels": "int64", "recent_yield": "float64", "mean_abs_delta": "float64"}
-    )
+    return out.astype({"n_labels": "int64", "recent_yield": "float64", "mean_abs_delta": "float64"})
 
 
 def _exhausted(stopping: pd.DataFrame | None) -> dict[str, str]:
     if stopping is None or len(stopping) == 0:
         return {}
     require_columns(stopping, ["country", "exhausted"])
-    reasons = (
-        stopping["reason"] if "reason" in stopping.columns else stopping["country"]
-    )
+    reasons = stopping["reason"] if "reason" in stopping.columns else stopping["country"]
     mask = stopping["exhausted"].astype(bool)
-    return {
-        str(c): str(r)
-        for c, r in zip(stopping["country"][mask], reasons[mask], strict=True)
-    }
+    return {str(c): str(r) for c, r in zip(stopping["country"][mask], reasons[mask], strict=True)}
 
 
 # ------------------------------------------------------------------------------------- selection
@@ -255,7 +242,7 @@ class _CountryPicker:
         self.min_dist = np.full(n, np.inf)
 
     def pick(self, keys: FloatArray, k: int) -> list[tuple[int, list[str]]]:
-        """Up to ``k`` local indices by ``keys``, skipping adjacent days and penalising duplicates."""
+        """Up to ``k`` local indices by ``keys``; skips adjacent days, penalises duplicates."""
         span = float(keys.max() - keys.min()) if len(keys) else 0.0
         span = span if span > 0 else 1.0
         picks: list[tuple[int, list[str]]] = []
@@ -268,9 +255,7 @@ class _CountryPicker:
                 eligible = self.available
                 notes.append("adjacent to a chosen day (nothing else left)")
             duplicate = self.min_dist < self.tolerance
-            effective = np.where(
-                eligible, keys - self.penalty * span * duplicate, -np.inf
-            )
+            effective = np.where(eligible, keys - self.penalty * span * duplicate, -np.inf)
             ties = np.flatnonzero(effective == effective.max())
             best = int(ties[np.argmax(self.tiebreak[ties])])
             if duplicate[best]:
@@ -285,9 +270,7 @@ class _CountryPicker:
 
 
 def _ordinal(n: int) -> str:
-    suffix = (
-        "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    )
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
 
@@ -408,8 +391,7 @@ def select_batch(
 
     countries = df["country"].astype(str).to_numpy()
     capacity = {
-        str(c): int(k)
-        for c, k in zip(*np.unique(countries, return_counts=True), strict=True)
+        str(c): int(k) for c, k in zip(*np.unique(countries, return_counts=True), strict=True)
     }
     exhausted = _exhausted(stopping)
     quota = allocate_quotas(capacity, size, weights=quotas, exclude=exhausted.keys())
@@ -437,9 +419,7 @@ def select_batch(
         phases += [(local, notes, True) for local, notes in explored]
         for pos, (local, notes, is_explore) in enumerate(phases, start=1):
             row = int(rows[local])
-            picked.append(
-                (row, pos, "explore" if is_explore else str(row_scorer[row]), notes)
-            )
+            picked.append((row, pos, "explore" if is_explore else str(row_scorer[row]), notes))
 
     records: list[dict[str, object]] = []
     for row, pos, label, notes in picked:

@@ -42,7 +42,7 @@ DEFAULT_REREVIEW_BOOST: Final[float] = 1.0
 DEFAULT_THRESHOLD: Final[float] = 0.5
 
 #: Evidence heuristics of :func:`score_seed` and their weights (sum 1). anomaly_rate has the
-#: largest gain in v3.3; the neighbour signals are the contagion evidence; probes are rare but direct.
+#: largest gain in v3.3; the neighbour signals carry contagion; probes are rare but direct.
 SEED_EVIDENCE_WEIGHTS: Final[dict[str, float]] = {
     "anomaly_rate": 0.30,
     "spike_magnitude": 0.20,
@@ -61,17 +61,13 @@ _PARTS: Final[tuple[str, ...]] = ("proba_base", "proba_cluster", "proba_stack")
 class ScoreFn(Protocol):
     """A query strategy's scoring function: one finite score per candidate row, higher = better."""
 
-    def __call__(
-        self, candidates: pd.DataFrame, rng: np.random.Generator, /
-    ) -> FloatArray: ...
+    def __call__(self, candidates: pd.DataFrame, rng: np.random.Generator, /) -> FloatArray: ...
 
 
 # --------------------------------------------------------------------------------------- helpers
 
 
-def require_columns(
-    candidates: pd.DataFrame, columns: tuple[str, ...] | list[str]
-) -> None:
+def require_columns(candidates: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> None:
     """Raise :class:`InputError` naming the columns a scorer needs but the frame lacks."""
     missing = [c for c in columns if c not in candidates.columns]
     if missing:
@@ -98,9 +94,7 @@ def binary_entropy(p: FloatArray) -> FloatArray:
     return np.where((q == 0.0) | (q == 1.0), 0.0, h)
 
 
-def standardise(
-    frame: pd.DataFrame, reference: pd.DataFrame | None = None
-) -> FloatArray:
+def standardise(frame: pd.DataFrame, reference: pd.DataFrame | None = None) -> FloatArray:
     """Z-scores of the FEATURES present in ``frame`` using ``reference``'s mean/std.
 
     NaN becomes 0 (the mean) and constant columns get std 1, so distances stay finite. Distances
@@ -113,11 +107,7 @@ def standardise(
     ref = (
         x
         if reference is None
-        else (
-            reference[cols]
-            .apply(pd.to_numeric, errors="coerce")
-            .to_numpy(dtype=np.float64)
-        )
+        else (reference[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64))
     )
     if ref.shape[0] == 0 or np.isnan(ref).all():
         return np.zeros_like(x)
@@ -131,9 +121,7 @@ def standardise(
 def rms_distances(a: FloatArray, b: FloatArray) -> FloatArray:
     """Pairwise RMS distances (Euclidean / sqrt(d)) between rows of ``a`` and rows of ``b``."""
     sq = (a**2).sum(axis=1)[:, None] + (b**2).sum(axis=1)[None, :] - 2.0 * a @ b.T
-    return np.asarray(
-        np.sqrt(np.maximum(sq, 0.0) / max(a.shape[1], 1)), dtype=np.float64
-    )
+    return np.asarray(np.sqrt(np.maximum(sq, 0.0) / max(a.shape[1], 1)), dtype=np.float64)
 
 
 # ------------------------------------------------------------------------------------ strategies
@@ -179,23 +167,19 @@ def score_committee(candidates: pd.DataFrame, rng: np.random.Generator) -> Float
         mean_p = filled.sum(axis=1) / n
         mean_h = np.where(known, binary_entropy(filled), 0.0).sum(axis=1) / n
         js = binary_entropy(mean_p) - mean_h
-        spread = np.where(known, parts, -np.inf).max(axis=1) - np.where(
-            known, parts, np.inf
-        ).min(axis=1)
+        spread = np.where(known, parts, -np.inf).max(axis=1) - np.where(known, parts, np.inf).min(
+            axis=1
+        )
     disagree = (n >= 2) & (spread > 0.0)
     return np.where(disagree, np.clip(np.nan_to_num(js, nan=0.0), 0.0, 1.0), 0.0)
 
 
-def score_likely_positive(
-    candidates: pd.DataFrame, rng: np.random.Generator
-) -> FloatArray:
+def score_likely_positive(candidates: pd.DataFrame, rng: np.random.Generator) -> FloatArray:
     """Exploitation: the probability itself (positives are the scarce class). NaN scores 0."""
     return np.nan_to_num(np.clip(_floats(candidates, "proba"), 0.0, 1.0), nan=0.0)
 
 
-def score_label_errors(
-    candidates: pd.DataFrame, rng: np.random.Generator
-) -> FloatArray:
+def score_label_errors(candidates: pd.DataFrame, rng: np.random.Generator) -> FloatArray:
     """Suspected incident-label errors: ``|incident_label - oof_proba|`` where oof is known, else 0.
 
     Out-of-fold predictions never saw the sample's own label, so a strong contradiction points at
@@ -239,9 +223,7 @@ def evidence_score(candidates: pd.DataFrame) -> FloatArray:
     ratio, neighbour incident counts are integers); ties share the lowest rank, so the ~99.8% of
     days without probes all score 0 on probe_block_rate. Missing heuristics are skipped.
     """
-    present = {
-        c: w for c, w in SEED_EVIDENCE_WEIGHTS.items() if c in candidates.columns
-    }
+    present = {c: w for c, w in SEED_EVIDENCE_WEIGHTS.items() if c in candidates.columns}
     if not present or len(candidates) <= 1:
         return np.zeros(len(candidates))
     total = np.zeros(len(candidates))
@@ -280,18 +262,10 @@ def score_seed(
     if z_cand.shape[1] == 0:
         return evidence
     pos_country = positives["country"].astype(str).to_numpy()
-    pos_ids = (
-        positives["sample_id"].to_numpy() if "sample_id" in positives.columns else None
-    )
-    cand_ids = (
-        candidates["sample_id"].to_numpy()
-        if "sample_id" in candidates.columns
-        else None
-    )
+    pos_ids = positives["sample_id"].to_numpy() if "sample_id" in positives.columns else None
+    cand_ids = candidates["sample_id"].to_numpy() if "sample_id" in candidates.columns else None
     cmap = dict(clusters) if clusters is not None else dict(DEFAULT_CLUSTERS)
-    pos_cluster = np.array(
-        [cluster_of(c, cmap) or "" for c in pos_country], dtype=object
-    )
+    pos_cluster = np.array([cluster_of(c, cmap) or "" for c in pos_country], dtype=object)
     score = evidence.copy()
     countries = candidates["country"].astype(str).to_numpy()
     for country in np.unique(countries):
@@ -299,11 +273,7 @@ def score_seed(
         ref = pos_country == country
         if not ref.any():
             cluster = cluster_of(country, cmap)
-            ref = (
-                (pos_cluster == cluster)
-                if cluster
-                else np.zeros(len(pos_country), bool)
-            )
+            ref = (pos_cluster == cluster) if cluster else np.zeros(len(pos_country), bool)
         if not ref.any():
             continue
         dist = rms_distances(z_cand[rows], z_pos[ref])
@@ -311,9 +281,7 @@ def score_seed(
             dist = np.where(cand_ids[rows, None] == pos_ids[None, ref], np.inf, dist)
         nearest = dist.min(axis=1)
         sim = np.where(np.isfinite(nearest), 1.0 / (1.0 + nearest), 0.0)
-        score[rows] = (1.0 - SEED_SIMILARITY_WEIGHT) * evidence[
-            rows
-        ] + SEED_SIMILARITY_WEIGHT * sim
+        score[rows] = (1.0 - SEED_SIMILARITY_WEIGHT) * evidence[rows] + SEED_SIMILARITY_WEIGHT * sim
     return score
 
 
@@ -332,9 +300,7 @@ class Strategy:
     #: Share of each country's quota selection fills by exploration when not overridden.
     exploration_share: float = 0.0
 
-    def __call__(
-        self, candidates: pd.DataFrame, rng: np.random.Generator
-    ) -> FloatArray:
+    def __call__(self, candidates: pd.DataFrame, rng: np.random.Generator) -> FloatArray:
         """Score ``candidates`` (one finite float per row)."""
         return self.score(candidates, rng)
 
@@ -362,9 +328,7 @@ STRATEGIES: Final[dict[str, Strategy]] = {
             score_margin,
             uses_model=True,
         ),
-        Strategy(
-            "entropy", "Shannon entropy of p in bits", score_entropy, uses_model=True
-        ),
+        Strategy("entropy", "Shannon entropy of p in bits", score_entropy, uses_model=True),
         Strategy(
             "committee",
             "disagreement (Jensen-Shannon, bits) of base, cluster head and stack",
@@ -389,9 +353,7 @@ STRATEGIES: Final[dict[str, Strategy]] = {
             score_seed,
             uses_model=False,
         ),
-        Strategy(
-            "random", "control: uniform at random", score_random, uses_model=False
-        ),
+        Strategy("random", "control: uniform at random", score_random, uses_model=False),
     )
 }
 
@@ -494,9 +456,9 @@ def score_candidates(
             candidates, positive_counts=positive_counts, min_positives=min_positives
         )
         seeded_countries = [c for c, r in routing.items() if r.scorer == "seed"]
-        seed_rows = candidates["country"].astype(str).isin(
-            seeded_countries
-        ).to_numpy() | np.isnan(_floats(candidates, "proba"))
+        seed_rows = candidates["country"].astype(str).isin(seeded_countries).to_numpy() | np.isnan(
+            _floats(candidates, "proba")
+        )
         if seed_rows.any():
             seed = score_seed(candidates, rng, positives=positives)
             values = np.where(seed_rows, seed, values)

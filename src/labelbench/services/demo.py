@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from labelbench.config import Settings
 from labelbench.db import migrate, queries
 from labelbench.db.engine import check_connection, make_engine
-from labelbench.db.models import Evidence, Incident, ProbeMetric
+from labelbench.db.models import Evidence, Incident, ProbeMetric, Sample
 from labelbench.db.truth import DemoTruth
 from labelbench.services.features import build_features
 from labelbench.services.reference import sync_countries
@@ -64,10 +64,15 @@ def create_demo(
         with ws.transaction() as session:
             existing = queries.count(session, Evidence)
             if existing:
-                samples = queries.count(session, queries.Sample)
+                samples = queries.count(session, Sample)
                 return DemoReport(
-                    False, seed, scale, existing, queries.count(session, Incident),
-                    queries.count(session, ProbeMetric), samples,
+                    False,
+                    seed,
+                    scale,
+                    existing,
+                    queries.count(session, Incident),
+                    queries.count(session, ProbeMetric),
+                    samples,
                     round(time.perf_counter() - started, 2),
                 )
         say(f"generating the demo world (seed {seed}, scale {scale})")
@@ -83,7 +88,14 @@ def create_demo(
             )
             cols = ["country", "first_seen", "last_seen", "incident_type", "source", "citation_url"]
             n_incidents = queries.insert_frame(session, Incident.__table__, world.incidents[cols])
-            probe_cols = ["country", "day", "node_count", "block_rate", "avg_confidence", "agreement"]
+            probe_cols = [
+                "country",
+                "day",
+                "node_count",
+                "block_rate",
+                "avg_confidence",
+                "agreement",
+            ]
             n_probes = queries.insert_frame(
                 session, ProbeMetric.__table__, world.probe_metrics[probe_cols]
             )
@@ -92,7 +104,13 @@ def create_demo(
             )
         report = build_features(ws, progress=say)
         return DemoReport(
-            True, seed, scale, n_evidence, n_incidents, n_probes, report.samples,
+            True,
+            seed,
+            scale,
+            n_evidence,
+            n_incidents,
+            n_probes,
+            report.samples,
             round(time.perf_counter() - started, 2),
         )
     finally:

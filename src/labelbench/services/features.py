@@ -67,7 +67,7 @@ def build_features(ws: Workspace, progress: Progress | None = None) -> FeatureBu
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    out = frame.to_dict(orient="records")
+    out: list[dict[str, object]] = frame.to_dict(orient="records")
     for rec in out:
         for key, value in rec.items():
             if isinstance(value, np.generic):
@@ -109,7 +109,9 @@ def _write_diff(session: Session, fresh: pd.DataFrame, existing: pd.DataFrame) -
         deletable = [i for i in gone_ids if i not in labelled]
         queries.delete_samples(session, deletable)
         removed, kept = len(deletable), len(gone_ids) - len(deletable)
-    fp_changed = int((changed["fingerprint"] != changed["fingerprint_old"]).sum()) if len(changed) else 0
+    fp_changed = (
+        int((changed["fingerprint"] != changed["fingerprint_old"]).sum()) if len(changed) else 0
+    )
     return {
         "samples": len(fresh) + kept,
         "inserted": len(new_rows),

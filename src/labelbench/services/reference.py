@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from labelbench.config import Settings
@@ -16,7 +16,7 @@ def cluster_map(settings: Settings) -> dict[str, str]:
 
 
 def sync_countries(session: Session, settings: Settings) -> int:
-    """Insert/refresh every ISO country and neighbour edge; idempotent. Returns countries written."""
+    """Insert/refresh every ISO country and neighbour edge (idempotent); returns the count."""
     clusters = cluster_map(settings)
     countries = all_countries()
     existing = {c.code: c for c in session.scalars(select(Country))}
@@ -24,7 +24,9 @@ def sync_countries(session: Session, settings: Settings) -> int:
         row = existing.get(c.code)
         if row is None:
             session.add(
-                Country(code=c.code, name=c.name, subregion=c.subregion, cluster=clusters.get(c.code))
+                Country(
+                    code=c.code, name=c.name, subregion=c.subregion, cluster=clusters.get(c.code)
+                )
             )
         else:
             row.name, row.subregion, row.cluster = c.name, c.subregion, clusters.get(c.code)
@@ -40,5 +42,5 @@ def sync_countries(session: Session, settings: Settings) -> int:
             edges.append({"country": c.code, "neighbour": other, "relation": relation})
     session.execute(delete(CountryNeighbour))
     if edges:
-        session.execute(CountryNeighbour.__table__.insert(), edges)
+        session.execute(insert(CountryNeighbour), edges)
     return len(countries)

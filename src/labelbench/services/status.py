@@ -20,15 +20,13 @@ def status(ws: Workspace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "database": ws.settings.safe_database_url,
             "schema_revision": migrate.current_revision(ws.engine),
-            "countries": int(len(per_country)),
+            "countries": len(per_country),
             "samples": queries.count(session, Sample),
             "positives": int((frame["label"] == 1).sum()),
             "incident_positives": int(frame["incident_label"].sum()) if len(frame) else 0,
             "evidence_rows": queries.count(session, Evidence),
             "incidents": queries.count(session, Incident),
-            "human_labels": int(
-                session.query(Label).filter(Label.event != "retraction").count()
-            ),
+            "human_labels": int(session.query(Label).filter(Label.event != "retraction").count()),
             "production_model": production,
             "per_country": [
                 {

@@ -120,14 +120,15 @@ def demo_countries() -> list[str]:
 class _Profile:
     """Per-country latent parameters (arrays indexed like the country list)."""
 
-    volume: FloatArray  # mean evidence rows on a quiet day
+    coverage: FloatArray  # chance that a quiet day has any evidence
+    rows: FloatArray  # mean evidence rows on a day that has evidence
+    campaign: FloatArray  # extra chance of evidence on a censorship day (measurement campaigns)
     episode_rate: FloatArray  # censorship episode starts per day
     intensity: FloatArray  # mean anomalous share on censorship days
     noise: FloatArray  # mean anomalous share on quiet days
     glitch_rate: FloatArray  # share of quiet days with a noisy vantage point
     outage_rate: FloatArray  # outage starts per day
     report_prob: FloatArray  # share of censorship episodes that become incidents
-    attention: FloatArray  # volume multiplier on censorship days
     election_month: IntArray  # month (1..12) with more episodes
 
 
@@ -136,38 +137,47 @@ def _profiles(codes: list[str], rng: np.random.Generator) -> _Profile:
     cluster_members = {c for m in DEFAULT_CLUSTERS.values() for c in m}
     in_cluster = np.array([c in cluster_members for c in codes])
     watch = np.array([c in WATCH_LIST for c in codes])
+    priority = np.array([c in PRIORITY_TARGETS for c in codes])
     high = np.array([c in HIGH_IMPACT for c in codes])
     western = np.array([c in {"DE", "JP", "IT", "GB", "US", "BR"} for c in codes])
 
-    volume = np.exp(rng.normal(np.log(0.75), 1.0, n))
-    volume = np.where(in_cluster, volume * 1.4, volume)
-    volume = np.where(high, np.exp(rng.normal(np.log(9.0), 0.5, n)), volume)
-    volume = np.where(watch, np.exp(rng.normal(np.log(0.9), 0.3, n)), volume)
-    volume = np.clip(volume, 0.12, 30.0)
+    # Evidence comes in bursts: most countries are measured on few days, a few almost daily.
+    coverage = np.exp(rng.normal(np.log(0.035), 1.0, n))
+    coverage = np.where(in_cluster, coverage * 1.5, coverage)
+    coverage = np.where(high, np.exp(rng.normal(np.log(0.4), 0.35, n)), coverage)
+    coverage = np.where(watch, rng.uniform(0.025, 0.06, n), coverage)
+    coverage = np.where(priority, rng.uniform(0.02, 0.03, n), coverage)
+    coverage = np.where(np.asarray(codes) == "KW", 0.015, coverage)
+    coverage = np.clip(coverage, 0.008, 0.95)
+    rows = np.exp(rng.normal(np.log(7.0), 0.45, n))
+    rows = np.where(high, np.exp(rng.normal(np.log(15.0), 0.3, n)), rows)
+    rows = np.where(priority, rows * 1.5, rows)
+    campaign = np.where(watch, 0.85, rng.uniform(0.45, 0.75, n))
+    campaign = np.where(priority, 0.95, campaign)
 
     episode_rate = np.exp(rng.normal(np.log(0.012), 0.7, n))
-    episode_rate = np.where(in_cluster, episode_rate * 2.2, episode_rate)
+    episode_rate = np.where(in_cluster, episode_rate * 2.0, episode_rate)
     episode_rate = np.where(western, 0.002, episode_rate)
     episode_rate = np.clip(episode_rate, 0.0015, 0.08)
 
-    intensity = rng.beta(6.0, 6.0, n) * 0.8 + 0.2
-    noise = np.clip(0.04 + 0.12 / np.sqrt(volume) * rng.uniform(0.3, 1.0, n), 0.02, 0.35)
-    glitch_rate = np.clip(0.02 / np.sqrt(volume), 0.005, 0.08)
-    outage_rate = np.exp(rng.normal(np.log(0.006), 0.6, n))
-    report_prob = np.where(watch, rng.uniform(0.3, 0.45, n), rng.uniform(0.85, 0.97, n))
-    attention = np.where(watch, 3.5, rng.uniform(2.0, 4.0, n))
     # The watch list's censorship is subtler (targeted blocking of a few domains).
+    intensity = rng.beta(6.0, 6.0, n) * 0.8 + 0.2
     intensity = np.where(watch, intensity * 0.6, intensity)
+    noise = np.clip(0.04 + 0.25 * (0.05 / coverage) ** 0.3 * rng.uniform(0.2, 0.6, n), 0.02, 0.35)
+    glitch_rate = np.clip(0.03 * (0.05 / coverage) ** 0.3, 0.005, 0.08)
+    outage_rate = np.exp(rng.normal(np.log(0.012), 0.6, n))
+    report_prob = np.where(watch, rng.uniform(0.3, 0.45, n), rng.uniform(0.85, 0.97, n))
     election_month = rng.integers(1, 13, n)
     return _Profile(
-        volume=volume,
+        coverage=coverage,
+        rows=rows,
+        campaign=campaign,
         episode_rate=episode_rate,
         intensity=intensity,
         noise=noise,
         glitch_rate=glitch_rate,
         outage_rate=outage_rate,
         report_prob=report_prob,
-        attention=attention,
         election_month=election_month.astype(np.int64),
     )
 
@@ -243,7 +253,7 @@ def _censorship_episodes(
 
 
 def _outages(profile: _Profile, n_days: int, rng: np.random.Generator) -> _Episodes:
-    starts = rng.random((len(profile.volume), n_days)) < profile.outage_rate[:, None]
+    starts = rng.random((len(profile.coverage), n_days)) < profile.outage_rate[:, None]
     country, start = np.nonzero(starts)
     length = rng.integers(1, 3, len(start))
     reported = rng.random(len(start)) < 0.85
@@ -432,7 +442,7 @@ def _incidents(
         e = s + episodes.length[sel] - 1
         typ = np.where(is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship"))
         # Some events are reported by more than one source (overlapping incidents).
-        copies = 1 + (rng.random(len(c)) < (0.15 if is_outage else 0.3)).astype(np.int64)
+        copies = 1 + (rng.random(len(c)) < (0.15 if is_outage else 0.6)).astype(np.int64)
         c, s, e, typ = (np.repeat(a, copies) for a in (c, s, e, typ))
         jitter = rng.choice([-1, 0, 1], size=(2, len(c)), p=[0.08, 0.84, 0.08])
         first = s + jitter[0]
@@ -511,13 +521,20 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     kind.reshape(-1)[_paint(shape, censorship, censorship.shutdown)] = _SHUTDOWN
     censored = kind >= _CENSORSHIP
 
-    # Daily volume: quiet baseline, more attention during censorship and outages, quieter weekends.
-    mean = profile.volume[:, None] * np.where(weekday >= 5, 0.8, 1.0)[None, :]
-    mean = mean * np.select(
-        [censored, kind == _DISRUPTION], [profile.attention[:, None], 1.8], default=1.0
+    # Which days have evidence at all (bursty), then how many rows: campaigns during censorship,
+    # IODA attention during outages, fewer measurements at weekends.
+    quiet_cov = profile.coverage[:, None] * np.where(weekday >= 5, 0.8, 1.0)[None, :]
+    cov_day = np.select(
+        [censored, kind == _DISRUPTION],
+        [1 - (1 - quiet_cov) * (1 - profile.campaign[:, None]), 1 - (1 - quiet_cov) * 0.5],
+        default=quiet_cov,
     )
-    mean = mean * rng.gamma(4.0, 0.25, shape)
-    n_rows = _negative_binomial(mean, 1.6, rng)
+    has_rows = rng.random(shape) < cov_day
+    row_mean = profile.rows[:, None] * np.select(
+        [censored, kind == _DISRUPTION], [1.5, 1.3], default=1.0
+    )
+    row_mean = row_mean * rng.gamma(4.0, 0.25, shape)
+    n_rows = np.where(has_rows, 1 + _negative_binomial(row_mean - 1, 1.6, rng), 0)
 
     # Per-day anomalous probability of web (OONI/CP) rows and of IODA rows.
     noise_day = profile.noise[:, None] * rng.gamma(2.0, 0.5, shape)
@@ -539,7 +556,6 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     anomalous = rng.random(len(cell)) < p
 
     # Own probes: rare, more often sent where something seems wrong.
-    has_rows = n_rows > 0
     probe_p = np.where(censored, 0.012, 0.0012) * has_rows
     probe_cell = np.flatnonzero(rng.random(shape) < probe_p)
     probe_nodes = rng.integers(3, 40, len(probe_cell))
