@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -38,17 +39,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; emitting it ourselves lets a claim
-        # take the write lock up front with BEGIN IMMEDIATE (conn.info["begin_mode"]).
+        # pysqlite's own transaction handling defers BEGIN; emitting it ourselves lets writers
+        # take the write lock up front with BEGIN IMMEDIATE.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)
 
 
+#: Set while a read-only transaction is being opened on this thread/task (see `read_only`).
+_READ_ONLY: ContextVar[bool] = ContextVar("labelbench_sqlite_read_only", default=False)
+
+
 def _sqlite_begin(conn: Any) -> None:
-    mode = conn.info.pop("begin_mode", "BEGIN")
-    conn.exec_driver_sql(mode)
+    # Writers take the write lock up front: a deferred transaction that reads, then writes,
+    # fails with "database is locked" (no busy wait) when another writer committed in between.
+    conn.exec_driver_sql("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Open transactions inside this block as plain (deferred) BEGIN on SQLite."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -45,7 +45,7 @@ def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
 def export_samples(ws: Workspace, path: Path) -> int:
     """One row per sample: country, day, the 16 features, the effective label and provenance."""
     _format_of(path)
-    with ws.transaction() as session:
+    with ws.transaction(readonly=True) as session:
         frame = training_frame(session)
     out = frame[
         [
@@ -73,7 +73,7 @@ def export_samples(ws: Workspace, path: Path) -> int:
 def export_labels(ws: Workspace, path: Path) -> int:
     """The label log, every event, with the sample's country/day and whether evidence changed."""
     _format_of(path)
-    with ws.transaction() as session:
+    with ws.transaction(readonly=True) as session:
         frame = queries.labels_frame(session)
     frame["evidence_changed"] = frame["evidence_fingerprint"] != frame["current_fingerprint"]
     frame["labelbench_version"] = __version__

@@ -12,7 +12,7 @@ from labelbench.services.workspace import Workspace
 
 def status(ws: Workspace) -> dict[str, Any]:
     """A JSON-ready summary (the `status --json` interface)."""
-    with ws.transaction() as session:
+    with ws.transaction(readonly=True) as session:
         per_country = queries.per_country_counts(session)
         frame = training_frame(session)
         positives = frame.groupby("country")["label"].apply(lambda s: int((s == 1).sum()))

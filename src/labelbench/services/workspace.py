@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelbench.config import Settings
 from labelbench.db import migrate
-from labelbench.db.engine import check_connection, first_line, make_engine, session_factory
+from labelbench.db.engine import (
+    check_connection,
+    first_line,
+    make_engine,
+    read_only,
+    session_factory,
+)
 from labelbench.errors import DatabaseError
 
 
@@ -28,10 +34,19 @@ class Workspace:
         self.sessions = session_factory(self.engine)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One user action = one transaction: committed on success, rolled back on any error."""
+    def transaction(self, *, readonly: bool = False) -> Iterator[Session]:
+        """One user action = one transaction: committed on success, rolled back on any error.
+
+        On SQLite a writing transaction takes the write lock at BEGIN (so concurrent analysts
+        wait for each other instead of failing); ``readonly`` ones do not block writers.
+        """
         try:
             with self.sessions.begin() as session:
+                if readonly:
+                    with read_only():
+                        session.connection()
+                else:
+                    session.connection()
                 yield session
         except (OperationalError, DBAPIError) as exc:
             if isinstance(exc, OperationalError) or exc.connection_invalidated:

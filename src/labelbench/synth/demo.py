@@ -142,31 +142,33 @@ def _profiles(codes: list[str], rng: np.random.Generator) -> _Profile:
     western = np.array([c in {"DE", "JP", "IT", "GB", "US", "BR"} for c in codes])
 
     # Evidence comes in bursts: most countries are measured on few days, a few almost daily.
-    coverage = np.exp(rng.normal(np.log(0.035), 1.0, n))
+    coverage = np.exp(rng.normal(np.log(0.03), 1.0, n))
     coverage = np.where(in_cluster, coverage * 1.5, coverage)
     coverage = np.where(high, np.exp(rng.normal(np.log(0.4), 0.35, n)), coverage)
     coverage = np.where(watch, rng.uniform(0.025, 0.06, n), coverage)
     coverage = np.where(priority, rng.uniform(0.02, 0.03, n), coverage)
-    coverage = np.where(np.asarray(codes) == "KW", 0.015, coverage)
-    coverage = np.clip(coverage, 0.008, 0.95)
-    rows = np.exp(rng.normal(np.log(7.0), 0.45, n))
+    coverage = np.where(np.asarray(codes) == "KW", 0.008, coverage)
+    coverage = np.clip(coverage, 0.015, 0.95)
+    rows = np.exp(rng.normal(np.log(8.0), 0.45, n))
     rows = np.where(high, np.exp(rng.normal(np.log(15.0), 0.3, n)), rows)
     rows = np.where(priority, rows * 1.5, rows)
     campaign = np.where(watch, 0.85, rng.uniform(0.45, 0.75, n))
     campaign = np.where(priority, 0.95, campaign)
 
-    episode_rate = np.exp(rng.normal(np.log(0.012), 0.7, n))
+    episode_rate = np.exp(rng.normal(np.log(0.0105), 0.6, n))
     episode_rate = np.where(in_cluster, episode_rate * 2.0, episode_rate)
-    episode_rate = np.where(western, 0.002, episode_rate)
-    episode_rate = np.clip(episode_rate, 0.0015, 0.08)
+    episode_rate = np.where(western, 0.004, episode_rate)
+    episode_rate = np.clip(episode_rate, 0.004, 0.06)
 
     # The watch list's censorship is subtler (targeted blocking of a few domains).
-    intensity = rng.beta(6.0, 6.0, n) * 0.8 + 0.2
-    intensity = np.where(watch, intensity * 0.6, intensity)
-    noise = np.clip(0.04 + 0.25 * (0.05 / coverage) ** 0.3 * rng.uniform(0.2, 0.6, n), 0.02, 0.35)
-    glitch_rate = np.clip(0.03 * (0.05 / coverage) ** 0.3, 0.005, 0.08)
+    intensity = rng.beta(8.0, 5.0, n) * 0.55 + 0.42
+    intensity = np.where(watch, intensity * 0.55, intensity)
+    # Low-volume countries are noisier (few vantage points, flaky networks).
+    noisiness = (0.05 / coverage) ** 0.3
+    noise = np.clip(0.025 + 0.065 * noisiness * rng.uniform(0.3, 1.0, n), 0.02, 0.25)
+    glitch_rate = np.clip(0.007 * noisiness, 0.002, 0.03)
     outage_rate = np.exp(rng.normal(np.log(0.012), 0.6, n))
-    report_prob = np.where(watch, rng.uniform(0.3, 0.45, n), rng.uniform(0.85, 0.97, n))
+    report_prob = np.where(watch, rng.uniform(0.3, 0.45, n), rng.uniform(0.9, 0.98, n))
     election_month = rng.integers(1, 13, n)
     return _Profile(
         coverage=coverage,
@@ -195,7 +197,7 @@ class _Episodes:
 
 def _month_weights(months: IntArray, election_month: IntArray) -> FloatArray:
     """Relative episode-start weight per (country, day): a shared season plus an election month."""
-    season = np.array([1.3, 0.9, 0.9, 1.0, 1.1, 1.5, 1.2, 0.8, 0.8, 1.0, 1.2, 1.3])
+    season = np.array([1.6, 0.8, 0.7, 0.9, 1.0, 1.8, 1.3, 0.6, 0.6, 0.9, 1.2, 1.6])
     weights = season[months - 1][None, :] * np.where(
         months[None, :] == election_month[:, None], 2.5, 1.0
     )
@@ -235,11 +237,11 @@ def _censorship_episodes(
     extra_l: list[IntArray] = []
     extra_r: list[BoolArray] = []
     for code in PRIORITY_TARGETS:
-        n_ep = (6 if code == "KW" else 10) * scale
+        n_ep = (5 if code == "KW" else 10) * scale
         n_rep = (3 if code == "KW" else 4) * scale
         extra_c.append(np.full(n_ep, codes.index(code), dtype=np.int64))
         extra_s.append(np.sort(rng.choice(n_days - 4, size=n_ep, replace=False)).astype(np.int64))
-        extra_l.append(rng.integers(2, 4, n_ep).astype(np.int64))
+        extra_l.append(rng.integers(2, 3 if code == "KW" else 4, n_ep).astype(np.int64))
         flags = np.zeros(n_ep, dtype=bool)
         flags[rng.choice(n_ep, size=n_rep, replace=False)] = True
         extra_r.append(flags)
@@ -442,7 +444,7 @@ def _incidents(
         e = s + episodes.length[sel] - 1
         typ = np.where(is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship"))
         # Some events are reported by more than one source (overlapping incidents).
-        copies = 1 + (rng.random(len(c)) < (0.15 if is_outage else 0.6)).astype(np.int64)
+        copies = 1 + rng.poisson(0.3 if is_outage else 1.2, len(c)).astype(np.int64)
         c, s, e, typ = (np.repeat(a, copies) for a in (c, s, e, typ))
         jitter = rng.choice([-1, 0, 1], size=(2, len(c)), p=[0.08, 0.84, 0.08])
         first = s + jitter[0]
@@ -526,7 +528,7 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     quiet_cov = profile.coverage[:, None] * np.where(weekday >= 5, 0.8, 1.0)[None, :]
     cov_day = np.select(
         [censored, kind == _DISRUPTION],
-        [1 - (1 - quiet_cov) * (1 - profile.campaign[:, None]), 1 - (1 - quiet_cov) * 0.5],
+        [1 - (1 - quiet_cov) * (1 - profile.campaign[:, None]), 1 - (1 - quiet_cov) * 0.8],
         default=quiet_cov,
     )
     has_rows = rng.random(shape) < cov_day
@@ -535,17 +537,20 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     )
     row_mean = row_mean * rng.gamma(4.0, 0.25, shape)
     n_rows = np.where(has_rows, 1 + _negative_binomial(row_mean - 1, 1.6, rng), 0)
+    # Analysts already run campaigns in the priority countries: censored days there get >= 5 rows.
+    priority = np.isin(np.asarray(codes), PRIORITY_TARGETS)[:, None] & censored
+    n_rows = np.where(priority & has_rows, np.maximum(n_rows, 5), n_rows)
 
     # Per-day anomalous probability of web (OONI/CP) rows and of IODA rows.
-    noise_day = profile.noise[:, None] * rng.gamma(2.0, 0.5, shape)
-    day_intensity = np.clip(profile.intensity[:, None] * rng.gamma(5.0, 0.2, shape), 0.05, 0.98)
+    noise_day = profile.noise[:, None] * rng.gamma(3.0, 1 / 3, shape)
+    day_intensity = np.clip(profile.intensity[:, None] * rng.gamma(8.0, 1 / 8, shape), 0.05, 0.98)
     web_p = np.select(
         [censored, kind == _GLITCH, kind == _DISRUPTION],
-        [np.maximum(day_intensity, noise_day), rng.uniform(0.25, 0.6, shape), noise_day + 0.2],
+        [np.maximum(day_intensity, noise_day), rng.uniform(0.25, 0.6, shape), noise_day + 0.08],
         default=noise_day,
     )
     ioda_p = np.select([kind == _SHUTDOWN, kind == _DISRUPTION], [0.8, 0.85], default=0.03)
-    ioda_share = np.select([kind == _DISRUPTION, kind == _SHUTDOWN], [0.45, 0.35], default=0.15)
+    ioda_share = np.select([kind == _DISRUPTION, kind == _SHUTDOWN], [0.35, 0.3], default=0.15)
 
     cell = np.repeat(np.arange(n_countries * n_days), n_rows.reshape(-1))
     r = rng.random(len(cell))
@@ -556,7 +561,7 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     anomalous = rng.random(len(cell)) < p
 
     # Own probes: rare, more often sent where something seems wrong.
-    probe_p = np.where(censored, 0.012, 0.0012) * has_rows
+    probe_p = np.where(censored, 0.04, 0.008) * has_rows
     probe_cell = np.flatnonzero(rng.random(shape) < probe_p)
     probe_nodes = rng.integers(3, 40, len(probe_cell))
     probe_block = np.where(

@@ -1,0 +1,120 @@
+"""Claiming queue items with a lease, safely for several analysts at once.
+
+One statement claims an item: ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING id``. On
+PostgreSQL the sub-select takes ``FOR UPDATE SKIP LOCKED``, so concurrent analysts skip each
+other's rows instead of queueing behind them; on SQLite the UPDATE holds the database write lock
+while its sub-select runs, which makes the claim atomic there too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from labelbench.db.base import utcnow
+from labelbench.db.models import QueueItem
+
+
+def _claimable(analyst: str, now: dt.datetime) -> object:
+    free = or_(
+        QueueItem.status == "pending",
+        and_(QueueItem.status == "claimed", QueueItem.lease_expires_at < now),
+    )
+    not_excluded = or_(QueueItem.exclude_analyst.is_(None), QueueItem.exclude_analyst != analyst)
+    return and_(free, not_excluded)
+
+
+def claim_next(
+    session: Session,
+    analyst: str,
+    *,
+    lease_seconds: int,
+    countries: Sequence[str] | None = None,
+    skip_items: Sequence[int] = (),
+    now: dt.datetime | None = None,
+) -> int | None:
+    """Claim the best free item for ``analyst``; returns its id, or None when nothing is left.
+
+    The analyst's own unexpired claims come back first (a restarted app resumes where it was).
+    """
+    now = now or utcnow()
+    lease = now + dt.timedelta(seconds=lease_seconds)
+    own = select(QueueItem.id).where(
+        QueueItem.status == "claimed",
+        QueueItem.claimed_by == analyst,
+        QueueItem.lease_expires_at >= now,
+    )
+    if countries:
+        own = own.where(QueueItem.country.in_(countries))
+    if skip_items:
+        own = own.where(QueueItem.id.not_in(skip_items))
+    mine = session.scalars(own.order_by(QueueItem.rank, QueueItem.id).limit(1)).first()
+    if mine is not None:
+        session.execute(
+            update(QueueItem).where(QueueItem.id == mine).values(lease_expires_at=lease)
+        )
+        return int(mine)
+    pick = select(QueueItem.id).where(_claimable(analyst, now))  # type: ignore[arg-type]
+    if countries:
+        pick = pick.where(QueueItem.country.in_(countries))
+    if skip_items:
+        pick = pick.where(QueueItem.id.not_in(skip_items))
+    pick = (
+        pick.order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claimed = session.execute(
+        update(QueueItem)
+        .where(QueueItem.id == pick, _claimable(analyst, now))  # type: ignore[arg-type]
+        .values(status="claimed", claimed_by=analyst, lease_expires_at=lease)
+        .returning(QueueItem.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return None if claimed is None else int(claimed)
+
+
+def renew(session: Session, item_id: int, analyst: str, *, lease_seconds: int) -> bool:
+    """Extend the lease while the item is on screen; False if the claim was lost."""
+    lease = utcnow() + dt.timedelta(seconds=lease_seconds)
+    result = session.execute(
+        update(QueueItem)
+        .where(
+            QueueItem.id == item_id,
+            QueueItem.status == "claimed",
+            QueueItem.claimed_by == analyst,
+        )
+        .values(lease_expires_at=lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(session: Session, item_id: int, analyst: str) -> None:
+    """Give an unfinished item back to the queue."""
+    session.execute(
+        update(QueueItem)
+        .where(
+            QueueItem.id == item_id,
+            QueueItem.status == "claimed",
+            QueueItem.claimed_by == analyst,
+        )
+        .values(status="pending", claimed_by=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_stale(session: Session, now: dt.datetime | None = None) -> int:
+    """Return every expired claim to the queue (run at app start); returns how many."""
+    now = now or utcnow()
+    result = session.execute(
+        update(QueueItem)
+        .where(QueueItem.status == "claimed", QueueItem.lease_expires_at < now)
+        .values(status="pending", claimed_by=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,92 @@
+"""Serving predictions of the production model to the queue and the labelling app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from labelbench.domain.constants import FEATURES
+from labelbench.ml.evaluation import ServingThresholds
+from labelbench.services.workspace import Workspace
+
+PROBA_COLUMNS = ("proba", "proba_base", "proba_cluster", "proba_stack", "threshold", "oof_proba")
+
+
+@dataclass
+class Predictor:
+    """A loaded, verified production bundle with its per-country serving thresholds."""
+
+    run_id: str
+    model: Any
+    thresholds: ServingThresholds
+    oof: pd.Series | None = None
+    """Out-of-fold probability per sample id from the run's evaluation (label-error hunting)."""
+
+    @classmethod
+    def for_production(cls, ws: Workspace) -> Predictor | None:
+        """The production model, or None when no model has been promoted yet."""
+        from labelbench.services.registry import load_alias
+
+        loaded = load_alias(ws, "production")
+        if loaded is None:
+            return None
+        return cls(loaded.run_id, loaded.model, loaded.thresholds, loaded.oof)
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Probabilities (final and per part) and the country's threshold for every row."""
+        if frame.empty:
+            return pd.DataFrame(columns=list(PROBA_COLUMNS), index=frame.index)
+        X = frame[[*FEATURES, "country"]]
+        parts = self.model.predict_parts(X)
+        proba = self.model.predict_proba(X)[:, 1]
+        out = pd.DataFrame(
+            {
+                "proba": proba,
+                "proba_base": parts["proba_base"].to_numpy(),
+                "proba_cluster": parts["proba_cluster"].to_numpy(),
+                "proba_stack": parts["proba_stack"].to_numpy(),
+                "threshold": [self.thresholds.for_country(str(c)) for c in frame["country"]],
+            },
+            index=frame.index,
+        )
+        if self.oof is not None and "sample_id" in frame.columns:
+            out["oof_proba"] = frame["sample_id"].map(self.oof).astype(float).to_numpy()
+        else:
+            out["oof_proba"] = np.nan
+        return out
+
+    def predict_one(self, row: pd.DataFrame) -> tuple[dict[str, float | None], float]:
+        """One sample's probabilities for display."""
+        out = self.predict_frame(row).iloc[0]
+
+        def num(v: Any) -> float | None:
+            return None if pd.isna(v) else float(v)
+
+        probs = {
+            "base": num(out["proba_base"]),
+            "cluster": num(out["proba_cluster"]),
+            "stack": num(out["proba_stack"]),
+            "final": num(out["proba"]),
+        }
+        return probs, float(out["threshold"])
+
+
+def attach_predictions(
+    ws: Workspace, session: Session, pool: pd.DataFrame, predictor: Predictor | None = None
+) -> tuple[pd.DataFrame, str | None]:
+    """Add the production model's columns to a candidate pool (NaN when there is no model)."""
+    del session  # predictions need no database work beyond loading the model
+    predictor = predictor if predictor is not None else Predictor.for_production(ws)
+    pool = pool.copy()
+    if predictor is None:
+        for col in PROBA_COLUMNS:
+            pool[col] = 0.5 if col == "threshold" else np.nan
+        return pool, None
+    preds = predictor.predict_frame(pool)
+    for col in PROBA_COLUMNS:
+        pool[col] = preds[col].to_numpy()
+    return pool, predictor.run_id

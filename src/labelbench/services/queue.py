@@ -1,0 +1,234 @@
+"""The active-learning queue: which country-days analysts should look at next, and why.
+
+`build_queue` scores the candidate pool of the target countries with a strategy from
+:mod:`labelbench.ml.strategies`, picks a batch with :mod:`labelbench.ml.selection` (quotas,
+episode collapse, near-duplicates, stopping), and stores it as queue items that the labelling app
+claims one at a time. Building again withdraws the earlier build's unclaimed items for the same
+countries, so analysts always work from the newest ranking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from labelbench.config import Settings
+from labelbench.db import queries
+from labelbench.db.base import utcnow
+from labelbench.db.models import Label, QueueBuild, QueueItem, Sample
+from labelbench.errors import InputError
+from labelbench.ml.selection import select_batch, stopping_signal
+from labelbench.ml.strategies import evidence_score, get_strategy, score_candidates
+from labelbench.services.labels import training_frame
+from labelbench.services.predict import attach_predictions
+from labelbench.services.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class QueueBuildReport:
+    """What one build queued."""
+
+    build_id: int
+    strategy: str
+    countries: list[str]
+    pool: int
+    queued: int
+    second_opinions: int
+    withdrawn: int
+    model_run_id: str | None
+    per_country: dict[str, int]
+    exhausted: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def target_countries(
+    session: Session, settings: Settings, countries: Sequence[str] | None = None
+) -> list[str]:
+    """Given countries (validated), or those under K incident positives plus the watch list."""
+    known = queries.country_codes(session)
+    per_country = queries.per_country_counts(session)
+    with_samples = set(per_country["country"])
+    if countries:
+        wanted = [c.strip().upper() for c in countries if c.strip()]
+        unknown = [c for c in wanted if c not in known]
+        if unknown:
+            raise InputError(f"unknown country code(s): {', '.join(unknown)}")
+        missing = [c for c in wanted if c not in with_samples]
+        if len(missing) == len(wanted):
+            raise InputError(
+                f"no samples for {', '.join(missing)}; run `labelbench features build`"
+            )
+        return sorted(c for c in wanted if c in with_samples)
+    k = settings.queue.target_positive_threshold
+    sparse = set(per_country.loc[per_country["incident_positives"] < k, "country"])
+    return sorted((sparse | set(settings.watch_list)) & with_samples)
+
+
+def candidate_pool(session: Session, countries: Sequence[str]) -> pd.DataFrame:
+    """Unlabelled samples of the targets (negative incident days included) plus re-reviews."""
+    frame = training_frame(session, countries=list(countries))
+    pool = frame[frame["human_verdict"].isna() | frame["rereview"]].copy()
+    return pool.rename(columns={"id": "sample_id"}).reset_index(drop=True)
+
+
+def _history(session: Session, countries: Sequence[str]) -> pd.DataFrame:
+    rows = session.execute(
+        select(Sample.country, Label.verdict, Label.created_at)
+        .join(Sample, Sample.id == Label.sample_id)
+        .where(Sample.country.in_(countries), Label.event == "decision")
+        .order_by(Label.created_at, Label.id)
+    ).all()
+    return pd.DataFrame.from_records(
+        [tuple(r) for r in rows], columns=["country", "verdict", "labelled_at"]
+    )
+
+
+def build_queue(
+    ws: Workspace,
+    *,
+    actor: str,
+    countries: Sequence[str] | None = None,
+    strategy: str | None = None,
+    size: int | None = None,
+    seed: int = 0,
+) -> QueueBuildReport:
+    """Score, select and store one batch of queue items (one transaction)."""
+    settings = ws.settings
+    strategy = strategy or settings.queue.strategy
+    get_strategy(strategy)  # unknown names fail before any work
+    size = size or settings.queue.batch_size
+    if size < 1:
+        raise InputError("queue size must be at least 1")
+    rng = np.random.default_rng(seed)
+    with ws.transaction() as session:
+        targets = target_countries(session, settings, countries)
+        if not targets:
+            raise InputError("no target countries have samples; run `labelbench features build`")
+        pool = candidate_pool(session, targets)
+        busy = set(
+            session.scalars(select(QueueItem.sample_id).where(QueueItem.status.in_(("claimed",))))
+        )
+        pool = pool[~pool["sample_id"].isin(busy)].reset_index(drop=True)
+        pool, model_run_id = attach_predictions(ws, session, pool)
+        training = training_frame(session)
+        positive_counts = {
+            str(c): int(v)
+            for c, v in (training["label"] == 1).groupby(training["country"]).sum().items()
+        }
+        positives = training[training["label"] == 1]
+        stopping = stopping_signal(_history(session, targets))
+        scores = score_candidates(
+            pool, strategy, rng, positive_counts=positive_counts, positives=positives
+        )
+        batch = select_batch(
+            pool,
+            scores.values,
+            size=size,
+            strategy_name=strategy,
+            exploration_share=settings.queue.exploration_share
+            if get_strategy(strategy).exploration_share
+            else None,
+            stopping=stopping,
+            rng=rng,
+            scorers=scores.scorer,
+            exploration_scores=evidence_score(pool) if len(pool) else None,
+        )
+        withdrawn = session.execute(
+            update(QueueItem)
+            .where(QueueItem.status.in_(("pending", "waiting")), QueueItem.country.in_(targets))
+            .values(status="withdrawn")
+        ).rowcount
+        build = QueueBuild(
+            created_by=actor,
+            strategy=strategy,
+            countries=list(targets),
+            size=size,
+            model_run_id=model_run_id,
+            params={"seed": seed, "exploration_share": settings.queue.exploration_share},
+        )
+        session.add(build)
+        session.flush()
+        expected = pool.set_index("sample_id")["proba"]
+        items = []
+        n_second = 0
+        share = settings.queue.double_label_share
+        for row in batch.itertuples(index=False):
+            p = expected.get(row.sample_id)
+            base = {
+                "build_id": build.id,
+                "sample_id": int(row.sample_id),
+                "country": str(row.country),
+                "strategy": str(row.strategy),
+                "scorer": str(row.scorer),
+                "score": float(row.score),
+                "rank": int(row.rank),
+                "country_quota": int(row.country_quota),
+                "reason": str(row.reason),
+                "expected_p": None if p is None or pd.isna(p) else float(p),
+            }
+            items.append({**base, "purpose": "primary", "status": "pending"})
+            if share > 0 and rng.random() < share:
+                items.append({**base, "purpose": "second_opinion", "status": "waiting"})
+                n_second += 1
+        if items:
+            queries.bulk_insert(session, QueueItem.__table__, items)
+        per_country = batch.groupby("country").size().to_dict() if len(batch) else {}
+        return QueueBuildReport(
+            build_id=build.id,
+            strategy=strategy,
+            countries=list(targets),
+            pool=len(pool),
+            queued=len(batch),
+            second_opinions=n_second,
+            withdrawn=int(withdrawn or 0),
+            model_run_id=model_run_id,
+            per_country={str(k): int(v) for k, v in per_country.items()},
+            exhausted=dict(batch.attrs.get("exhausted", {})),
+        )
+
+
+def queue_frame(ws: Workspace, *, include_done: bool = False) -> pd.DataFrame:
+    """Current queue items with their sample's country and day (for `queue show`)."""
+    statuses = ("pending", "claimed", "waiting") + (("done",) if include_done else ())
+    with ws.transaction(readonly=True) as session:
+        rows = session.execute(
+            select(
+                QueueItem.id,
+                QueueItem.build_id,
+                QueueItem.rank,
+                QueueItem.country,
+                Sample.day,
+                QueueItem.purpose,
+                QueueItem.status,
+                QueueItem.claimed_by,
+                QueueItem.strategy,
+                QueueItem.scorer,
+                QueueItem.score,
+                QueueItem.expected_p,
+                QueueItem.reason,
+            )
+            .join(Sample, Sample.id == QueueItem.sample_id)
+            .where(QueueItem.status.in_(statuses))
+            .order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.purpose)
+        ).all()
+    cols = [
+        "item_id", "build_id", "rank", "country", "day", "purpose", "status", "claimed_by",
+        "strategy", "scorer", "score", "expected_p", "reason",
+    ]  # fmt: skip
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=cols)
+
+
+def pending_count(session: Session, countries: Sequence[str] | None = None) -> int:
+    stmt = select(func.count()).select_from(QueueItem).where(QueueItem.status == "pending")
+    if countries:
+        stmt = stmt.where(QueueItem.country.in_(countries))
+    return int(session.scalar(stmt) or 0)

@@ -1,0 +1,230 @@
+"""The model registry: bundles in ``models/``, entries and alias moves in the database.
+
+Aliases are ``production`` and ``candidate``. Promotion keeps the previous production in the
+event log so `rollback` can restore it; promoting a run whose gates failed needs ``force`` and a
+reason, which are recorded.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from labelbench.db.models import ModelEvent, ModelRun
+from labelbench.errors import ConflictError, InputError, ModelError, NotFoundError
+from labelbench.ml.evaluation import ServingThresholds
+from labelbench.services.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified bundle ready to predict."""
+
+    run_id: str
+    model: Any
+    thresholds: ServingThresholds
+    manifest: dict[str, Any]
+    oof: pd.Series | None
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+def run_for_alias(session: Session, alias: str) -> ModelRun | None:
+    return session.scalars(select(ModelRun).where(ModelRun.alias == alias)).first()
+
+
+def get_run(session: Session, run_id: str) -> ModelRun:
+    run = session.get(ModelRun, run_id)
+    if run is None:
+        raise NotFoundError(f"no model run {run_id!r} (see `labelbench models list`)")
+    return run
+
+
+def list_runs(ws: Workspace) -> list[dict[str, Any]]:
+    """Registry entries, newest first, with headline metrics."""
+    with ws.transaction(readonly=True) as session:
+        runs = session.scalars(select(ModelRun).order_by(ModelRun.created_at.desc())).all()
+        return [
+            {
+                "run_id": r.id,
+                "created_at": r.created_at.isoformat(),
+                "pipeline": r.pipeline,
+                "engine": r.engine,
+                "alias": r.alias,
+                "gates_passed": r.gates_passed,
+                "loco_median_f1": r.metrics.get("loco_median_f1"),
+                "loco_mean_f1": r.metrics.get("loco_mean_f1"),
+                "label_batches": list(r.label_batches),
+                "bundle_path": r.bundle_path,
+            }
+            for r in runs
+        ]
+
+
+def show_run(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """One entry with its manifest and alias history."""
+    with ws.transaction(readonly=True) as session:
+        run = get_run(session, run_id)
+        events = session.scalars(
+            select(ModelEvent)
+            .where((ModelEvent.run_id == run_id) | (ModelEvent.previous_run_id == run_id))
+            .order_by(ModelEvent.id)
+        ).all()
+        return {
+            "run_id": run.id,
+            "created_at": run.created_at.isoformat(),
+            "pipeline": run.pipeline,
+            "engine": run.engine,
+            "alias": run.alias,
+            "gates_passed": run.gates_passed,
+            "sha256": run.sha256,
+            "bundle_path": run.bundle_path,
+            "label_batches": list(run.label_batches),
+            "data_fingerprint": run.data_fingerprint,
+            "metrics": run.metrics,
+            "events": [
+                {
+                    "at": e.created_at.isoformat(),
+                    "action": e.action,
+                    "run_id": e.run_id,
+                    "previous_run_id": e.previous_run_id,
+                    "actor": e.actor,
+                    "forced": e.forced,
+                    "reason": e.reason,
+                }
+                for e in events
+            ],
+        }
+
+
+def set_alias(
+    session: Session,
+    run_id: str,
+    alias: str,
+    *,
+    actor: str,
+    forced: bool = False,
+    reason: str | None = None,
+    action: str | None = None,
+) -> str | None:
+    """Point ``alias`` at ``run_id`` (recorded); returns the run that held the alias before."""
+    run = get_run(session, run_id)
+    previous = run_for_alias(session, alias)
+    if previous is not None and previous.id == run_id:
+        return previous.id
+    if previous is not None:
+        previous.alias = None
+        session.flush()  # the alias is unique: free it before taking it
+    if run.alias is not None and run.alias != alias:
+        run.alias = None
+        session.flush()
+    run.alias = alias
+    session.add(
+        ModelEvent(
+            action=action or ("promote" if alias == "production" else "candidate"),
+            run_id=run_id,
+            previous_run_id=previous.id if previous else None,
+            actor=actor,
+            forced=forced,
+            reason=reason,
+        )
+    )
+    session.flush()
+    return previous.id if previous else None
+
+
+def promote(
+    ws: Workspace, run_id: str, *, actor: str, force: bool = False, reason: str | None = None
+) -> str | None:
+    """Make ``run_id`` production. Runs that failed their gates need ``force`` and a reason."""
+    with ws.transaction() as session:
+        run = get_run(session, run_id)
+        if run.gates_passed is False and not force:
+            raise ConflictError(
+                f"run {run_id} did not pass its promotion gates; "
+                "use --force --reason TEXT to promote it anyway"
+            )
+        if force and not (reason and reason.strip()):
+            raise InputError("a forced promotion needs --reason TEXT")
+        verify_bundle(run)
+        return set_alias(session, run_id, "production", actor=actor, forced=force, reason=reason)
+
+
+def rollback(ws: Workspace, *, actor: str, reason: str | None = None) -> tuple[str, str]:
+    """Restore the production model that the current one replaced; returns (from, to)."""
+    with ws.transaction() as session:
+        current = run_for_alias(session, "production")
+        if current is None:
+            raise NotFoundError("there is no production model to roll back")
+        last_promotion = session.scalars(
+            select(ModelEvent)
+            .where(ModelEvent.run_id == current.id, ModelEvent.action.in_(("promote", "rollback")))
+            .order_by(ModelEvent.id.desc())
+            .limit(1)
+        ).first()
+        if last_promotion is None or last_promotion.previous_run_id is None:
+            raise ConflictError(f"{current.id} replaced no earlier production model")
+        target = get_run(session, last_promotion.previous_run_id)
+        verify_bundle(target)
+        session.execute(update(ModelRun).where(ModelRun.id == current.id).values(alias=None))
+        session.flush()
+        target.alias = "production"
+        session.add(
+            ModelEvent(
+                action="rollback",
+                run_id=target.id,
+                previous_run_id=current.id,
+                actor=actor,
+                reason=reason,
+            )
+        )
+        return current.id, target.id
+
+
+def verify_bundle(run: ModelRun) -> None:
+    """Refuse a bundle whose file is missing or whose hash differs from the registry's."""
+    from labelbench.ml.bundle import file_sha256
+
+    path = Path(run.bundle_path)
+    if not path.is_file():
+        raise ModelError(f"bundle of run {run.id} is missing: {path}")
+    digest = file_sha256(path)
+    if digest != run.sha256:
+        raise ModelError(
+            f"bundle of run {run.id} does not match the registry's sha256 (tampered or replaced)"
+        )
+
+
+def load_run(run: ModelRun) -> LoadedModel:
+    """Load and verify one run's bundle (hash checked against the registry and its manifest)."""
+    from labelbench.ml.bundle import load_bundle
+
+    verify_bundle(run)
+    loaded = load_bundle(Path(run.bundle_path))
+    oof_path = Path(run.bundle_path).with_name("oof.parquet")
+    oof = None
+    if oof_path.is_file():
+        frame = pd.read_parquet(oof_path)
+        oof = frame.set_index("sample_id")["proba"]
+    return LoadedModel(run.id, loaded.model, loaded.thresholds, loaded.manifest, oof)
+
+
+def load_alias(ws: Workspace, alias: str) -> LoadedModel | None:
+    """The model behind an alias, or None when the alias is unset."""
+    with ws.transaction(readonly=True) as session:
+        run = run_for_alias(session, alias)
+        if run is None:
+            return None
+        session.expunge(run)
+    return load_run(run)

@@ -1,0 +1,75 @@
+"""`features build` through the database: incremental, idempotent, fingerprints flag re-review."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from labelbench.db import queries
+from labelbench.db.models import Evidence, Sample
+from labelbench.services.features import build_features
+from labelbench.services.labelling import LabellingService
+from labelbench.services.labels import training_frame
+
+
+def test_rebuild_of_unchanged_data_writes_nothing(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    with tiny_world_ws.transaction() as session:
+        before = queries.samples_frame(session)
+    report = build_features(tiny_world_ws)
+    assert report.inserted == report.updated == report.removed == 0
+    assert report.unchanged == len(before) > 0
+    with tiny_world_ws.transaction() as session:
+        after = queries.samples_frame(session)
+    assert before.equals(after)
+
+
+def test_changed_evidence_gets_a_new_fingerprint_and_flags_labels(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    ws = tiny_world_ws
+    with ws.transaction() as session:
+        sample = session.scalars(select(Sample).where(Sample.country == "OM").limit(1)).one()
+        sid, day, old_fp = sample.id, sample.day, sample.fingerprint
+    svc = LabellingService(ws, "ana", countries=["OM"])
+    svc.start(build_if_empty=False)
+    svc.decide(sid, "positive", fingerprint_seen=old_fp)
+    with ws.transaction() as session:
+        frame = training_frame(session, countries=["OM"])
+        assert not frame.loc[frame["id"] == sid, "rereview"].item()
+        ev = session.scalars(
+            select(Evidence).where(Evidence.country == "OM", Evidence.day == day).limit(1)
+        ).one()
+        session.execute(
+            update(Evidence).where(Evidence.id == ev.id).values(anomalous=not ev.anomalous)
+        )
+    report = build_features(ws)
+    assert report.fingerprint_changed == 1 and report.updated >= 1
+    with ws.transaction() as session:
+        new = session.get(Sample, sid)
+        assert new is not None and new.fingerprint != old_fp and new.day == day
+        frame = training_frame(session, countries=["OM"])
+    row = frame.loc[frame["id"] == sid].iloc[0]
+    assert row["rereview"] and row["human_verdict"] == "positive" and row["label"] == 1.0
+
+
+def test_training_labels_follow_human_verdicts(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    ws = tiny_world_ws
+    with ws.transaction() as session:
+        rows = session.execute(
+            select(Sample.id, Sample.fingerprint, Sample.incident_label)
+            .where(Sample.country == "KW")
+            .order_by(Sample.day)
+            .limit(3)
+        ).all()
+    svc = LabellingService(ws, "ana", countries=["KW"])
+    svc.start(build_if_empty=False)
+    verdicts = ["positive", "negative", "unsure"]
+    for (sid, fp, _), verdict in zip(rows, verdicts, strict=True):
+        svc.decide(sid, verdict, fingerprint_seen=fp)
+    with ws.transaction() as session:
+        frame = training_frame(session, countries=["KW"]).set_index("id")
+    assert frame.loc[rows[0][0], "label"] == 1.0
+    assert frame.loc[rows[1][0], "label"] == 0.0
+    assert frame.loc[rows[2][0], "label_source"] == "excluded"
+    others = frame.drop(index=[r[0] for r in rows])
+    assert (others["label"] == others["incident_label"]).all()
+    assert dt.date(2026, 6, 1) <= frame["day"].min()

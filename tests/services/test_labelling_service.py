@@ -1,0 +1,166 @@
+"""The labelling session: claims, decisions, undo, resume, second opinions, adjudication."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from sqlalchemy import func, select, update
+
+from labelbench.db.models import Label, LabelBatch, QueueItem
+from labelbench.services.claims import claim_next, release_stale
+from labelbench.services.labelling import LabellingService, adjudicate, disagreements
+from labelbench.services.queue import build_queue
+
+
+def test_decide_commits_with_fingerprint_and_serves_next(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    svc = LabellingService(tiny_world_ws, "ana", countries=["OM", "KW"])
+    info = svc.start()
+    assert info.queue_built and not info.resumed
+    first = svc.next_item()
+    assert first is not None and first.item is not None
+    assert len(first.features) == 16 and len(first.timeline) == 29
+    assert sum(first.source_counts.values()) == len(first.evidence)
+    label_id = svc.decide(
+        first.sample_id, "positive", fingerprint_seen=first.fingerprint, item_id=first.item.item_id
+    )
+    with tiny_world_ws.transaction() as session:
+        label = session.get(Label, label_id)
+        item = session.get(QueueItem, first.item.item_id)
+    assert label is not None and label.evidence_fingerprint == first.fingerprint
+    assert item is not None and item.status == "done" and item.label_id == label_id
+    second = svc.next_item()
+    assert second is not None and second.sample_id != first.sample_id
+    progress = svc.progress()
+    assert progress.decisions == 1
+    assert sum(c.session_positives for c in progress.countries) == 1
+
+
+def test_undo_retracts_and_reclaims(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    svc = LabellingService(tiny_world_ws, "ana", countries=["OM"])
+    svc.start()
+    view = svc.next_item()
+    assert view is not None and view.item is not None
+    svc.decide(
+        view.sample_id, "negative", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+    )
+    assert svc.undo() == view.sample_id
+    with tiny_world_ws.transaction() as session:
+        events = session.scalars(select(Label.event).where(Label.sample_id == view.sample_id)).all()
+        item = session.get(QueueItem, view.item.item_id)
+    assert sorted(events) == ["decision", "retraction"]
+    assert item is not None and item.status == "claimed" and item.claimed_by == "ana"
+    again = svc.next_item()
+    assert again is not None and again.sample_id == view.sample_id  # own claim comes back first
+    assert again.current_verdict is None
+    assert svc.undo() is None  # nothing standing left to undo
+
+
+def test_resume_reuses_open_batch_and_returns_claimed_item(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    svc = LabellingService(tiny_world_ws, "ana", countries=["OM"])
+    info = svc.start()
+    shown = svc.next_item()
+    assert shown is not None
+    # the process dies here; a new session for the same analyst resumes
+    again = LabellingService(tiny_world_ws, "ana", countries=["OM"])
+    info2 = again.start()
+    assert info2.resumed and info2.batch_id == info.batch_id and not info2.queue_built
+    resumed = again.next_item()
+    assert resumed is not None and resumed.sample_id == shown.sample_id
+
+
+def test_expired_leases_are_released(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    svc = LabellingService(tiny_world_ws, "ana", countries=["OM"])
+    svc.start()
+    view = svc.next_item()
+    assert view is not None and view.item is not None
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    with tiny_world_ws.transaction() as session:
+        session.execute(
+            update(QueueItem).where(QueueItem.id == view.item.item_id).values(lease_expires_at=past)
+        )
+        assert release_stale(session) == 1
+        item = session.get(QueueItem, view.item.item_id)
+        assert item is not None and item.status == "pending" and item.claimed_by is None
+
+
+def test_close_releases_claims_and_closes_batch(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    svc = LabellingService(tiny_world_ws, "ana", countries=["OM"])
+    svc.start()
+    assert svc.next_item() is not None
+    svc.close()
+    with tiny_world_ws.transaction() as session:
+        batch = session.get(LabelBatch, svc.batch_id)
+        claimed = session.scalar(
+            select(func.count()).select_from(QueueItem).where(QueueItem.status == "claimed")
+        )
+    assert batch is not None and batch.status == "closed" and batch.closed_at is not None
+    assert claimed == 0
+
+
+def test_second_opinion_goes_to_another_analyst_and_disagreement_is_adjudicated(
+    tiny_world_ws,  # type: ignore[no-untyped-def]
+) -> None:
+    ws = tiny_world_ws
+    ws.settings.queue.double_label_share = 1.0
+    build_queue(ws, actor="lead", countries=["OM"], size=3)
+    ana = LabellingService(ws, "ana", countries=["OM"])
+    ana.start(build_if_empty=False)
+    seen_by_ana = []
+    while (view := ana.next_item()) is not None:
+        assert view.item is not None and view.item.purpose == "primary"
+        seen_by_ana.append(view.sample_id)
+        ana.decide(
+            view.sample_id, "positive", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+        )
+    bob = LabellingService(ws, "bob", countries=["OM"])
+    bob.start(build_if_empty=False)
+    seen_by_bob = []
+    while (view := bob.next_item()) is not None:
+        assert view.item is not None and view.item.purpose == "second_opinion"
+        seen_by_bob.append(view.sample_id)
+        bob.decide(
+            view.sample_id, "negative", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+        )
+    assert sorted(seen_by_bob) == sorted(seen_by_ana) and len(seen_by_ana) == 3
+    disputes = disagreements(ws, ["OM"])
+    assert len(disputes) == 3 and disputes[0].verdicts == {"ana": "positive", "bob": "negative"}
+    adjudicate(ws, disputes[0].sample_id, "positive", lead="lead", note="checked OONI")
+    assert len(disagreements(ws, ["OM"])) == 2
+
+
+def test_two_analysts_never_claim_the_same_item(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    """Concurrent claims (threads, separate connections) on both backends."""
+    ws = tiny_world_ws
+    build_queue(ws, actor="lead", countries=["OM", "KW", "AE", "SA"], size=40)
+    claimed: dict[str, list[int]] = {"ana": [], "bob": []}
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(analyst: str) -> None:
+        try:
+            barrier.wait()
+            while True:
+                with ws.transaction() as session:
+                    item = claim_next(
+                        session, analyst, lease_seconds=300, skip_items=claimed[analyst]
+                    )
+                if item is None:
+                    return
+                claimed[analyst].append(item)
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    ana, bob = set(claimed["ana"]), set(claimed["bob"])
+    assert not ana & bob
+    with ws.transaction() as session:
+        pending = session.scalar(
+            select(func.count()).select_from(QueueItem).where(QueueItem.status == "pending")
+        )
+    assert pending == 0 and len(ana | bob) > 10
