@@ -148,7 +148,7 @@ def test_two_analysts_never_claim_the_same_item(tiny_world_ws) -> None:  # type:
                 if item is None:
                     return
                 claimed[analyst].append(item)
-        except BaseException as exc:  # noqa: BLE001 - surfaced below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(a,)) for a in claimed]

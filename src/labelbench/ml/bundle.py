@@ -171,7 +171,7 @@ def load_bundle(path: str | Path) -> LoadedBundle:
             )
     try:
         payload = joblib.load(bundle_path)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable bundle
+    except Exception as exc:
         raise ModelError(f"cannot load bundle {bundle_path}: {type(exc).__name__}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "model" not in payload:
         raise ModelError(f"foreign bundle: {bundle_path} has no {FORMAT} payload")

@@ -542,7 +542,7 @@ def build_samples(
     probes = _probe_matrix(grid, probe_metrics)
 
     # Samples in (country, day) order: nonzero over the country-major view.
-    country_idx, day_idx = np.nonzero(grid.counts.T >= min_evidence)
+    country_idx, day_idx = np.nonzero(min_evidence <= grid.counts.T)
     day_numbers = day_idx.astype(np.int64) + grid.day0
     dates = day_numbers.astype("datetime64[D]")
     weekday = ((day_numbers + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday

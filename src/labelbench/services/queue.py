@@ -9,7 +9,6 @@ countries, so analysts always work from the newest ranking.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from labelbench.config import Settings
 from labelbench.db import queries
-from labelbench.db.base import utcnow
 from labelbench.db.models import Label, QueueBuild, QueueItem, Sample
 from labelbench.errors import InputError
 from labelbench.ml.selection import select_batch, stopping_signal
