@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from labelbench import __version__
-from labelbench.cli import data, db
+from labelbench.cli import data, db, queue
 from labelbench.cli.state import CliState
 from labelbench.errors import ExitCode, LabelbenchError
 
@@ -37,6 +37,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(data.features_app, name="features")
 app.add_typer(data.export_app, name="export")
+app.add_typer(queue.app, name="queue")
 app.command("demo")(data.demo)
 app.command("status")(data.status)
 

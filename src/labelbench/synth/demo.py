@@ -149,7 +149,7 @@ def _profiles(codes: list[str], rng: np.random.Generator) -> _Profile:
     coverage = np.where(priority, rng.uniform(0.02, 0.03, n), coverage)
     coverage = np.where(np.asarray(codes) == "KW", 0.008, coverage)
     coverage = np.clip(coverage, 0.015, 0.95)
-    rows = np.exp(rng.normal(np.log(8.0), 0.45, n))
+    rows = np.exp(rng.normal(np.log(8.5), 0.45, n))
     rows = np.where(high, np.exp(rng.normal(np.log(15.0), 0.3, n)), rows)
     rows = np.where(priority, rows * 1.5, rows)
     campaign = np.where(watch, 0.85, rng.uniform(0.45, 0.75, n))
@@ -237,8 +237,8 @@ def _censorship_episodes(
     extra_l: list[IntArray] = []
     extra_r: list[BoolArray] = []
     for code in PRIORITY_TARGETS:
-        n_ep = (5 if code == "KW" else 10) * scale
-        n_rep = (3 if code == "KW" else 4) * scale
+        n_ep = (6 if code == "KW" else 10) * scale
+        n_rep = 4 * scale
         extra_c.append(np.full(n_ep, codes.index(code), dtype=np.int64))
         extra_s.append(np.sort(rng.choice(n_days - 4, size=n_ep, replace=False)).astype(np.int64))
         extra_l.append(rng.integers(2, 3 if code == "KW" else 4, n_ep).astype(np.int64))
@@ -444,7 +444,7 @@ def _incidents(
         e = s + episodes.length[sel] - 1
         typ = np.where(is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship"))
         # Some events are reported by more than one source (overlapping incidents).
-        copies = 1 + rng.poisson(0.3 if is_outage else 1.2, len(c)).astype(np.int64)
+        copies = 1 + rng.poisson(0.3 if is_outage else 1.4, len(c)).astype(np.int64)
         c, s, e, typ = (np.repeat(a, copies) for a in (c, s, e, typ))
         jitter = rng.choice([-1, 0, 1], size=(2, len(c)), p=[0.08, 0.84, 0.08])
         first = s + jitter[0]

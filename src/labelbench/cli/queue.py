@@ -1,0 +1,130 @@
+"""`labelbench queue`: build and inspect the active-learning queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from labelbench.cli.state import state
+
+app = typer.Typer(help="Build and inspect the active-learning queue.", no_args_is_help=True)
+
+
+def split_countries(value: str | None) -> list[str] | None:
+    """`OM,LY, ye` -> ['OM', 'LY', 'YE'] (None when not given)."""
+    if not value:
+        return None
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+    return "Query strategy: " + "; ".join(f"{k} = {s.description}" for k, s in STRATEGIES.items())
+
+
+@app.command("build")
+def build(
+    ctx: typer.Context,
+    countries: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated alpha-2 codes. Default: countries under K incident positives "
+            "(queue.target_positive_threshold) plus the watch list."
+        ),
+    ] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="hybrid (default), uncertainty, margin, entropy, committee, "
+            "likely_positive, label_errors, seed or random; see `queue strategies`."
+        ),
+    ] = None,
+    size: Annotated[int | None, typer.Option(min=1, help="Items in the batch.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for ties and exploration.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Score the unlabelled days of the target countries and queue the best batch.
+
+    Earlier unclaimed items of the same countries are withdrawn, so the app always serves the
+    newest ranking. Each item records why it was picked (strategy, score, rank, quota).
+    """
+    from labelbench.services.queue import build_queue
+    from labelbench.services.registry import current_user
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        report = build_queue(
+            ws,
+            actor=current_user(),
+            countries=split_countries(countries),
+            strategy=strategy,
+            size=size,
+            seed=seed,
+        )
+    finally:
+        ws.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+        return
+    st.out.print(
+        f"queue build {report.build_id}: {report.queued} items ({report.second_opinions} second "
+        f"opinions) from a pool of {report.pool:,} in {len(report.countries)} countries, "
+        f"strategy {report.strategy}, model {report.model_run_id or 'none (evidence heuristics)'}; "
+        f"{report.withdrawn} older items withdrawn"
+    )
+    for country, reason in report.exhausted.items():
+        st.out.print(f"  {country}: exhausted ({reason})")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    show_all: Annotated[bool, typer.Option("--all", help="Include finished items.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+) -> None:
+    """List queued items in serving order, with why each was picked."""
+    from rich.table import Table
+
+    from labelbench.services.queue import queue_frame
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        frame = queue_frame(ws, include_done=show_all)
+    finally:
+        ws.close()
+    if as_json:
+        typer.echo(frame.to_json(orient="records", date_format="iso"))
+        return
+    if frame.empty:
+        st.out.print("the queue is empty: run `labelbench queue build`")
+        return
+    table = Table("item", "rank", "country", "day", "status", "p", "why", title="queue")
+    for row in frame.head(limit).itertuples():
+        p = (
+            "-"
+            if row.expected_p is None or row.expected_p != row.expected_p
+            else f"{row.expected_p:.2f}"
+        )
+        status = row.status + (f" ({row.claimed_by})" if row.claimed_by else "")
+        if row.purpose == "second_opinion":
+            status += " 2nd"
+        table.add_row(
+            str(row.item_id), str(row.rank), row.country, str(row.day), status, p, row.reason
+        )
+    st.out.print(table)
+    if len(frame) > limit:
+        st.out.print(f"... {len(frame) - limit} more (use --limit)")
+
+
+@app.command("strategies")
+def strategies(ctx: typer.Context) -> None:
+    """List the query strategies with one line each."""
+    from labelbench.ml.strategies import STRATEGIES
+
+    st = state(ctx)
+    for name, s in STRATEGIES.items():
+        st.out.print(f"[bold]{name:16}[/bold] {s.description}")
