@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from labelbench import __version__
-from labelbench.cli import data, db, queue
+from labelbench.cli import data, db, models, queue
 from labelbench.cli.state import CliState
 from labelbench.errors import ExitCode, LabelbenchError
 
@@ -38,6 +38,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(data.features_app, name="features")
 app.add_typer(data.export_app, name="export")
 app.add_typer(queue.app, name="queue")
+app.add_typer(models.models_app, name="models")
+app.add_typer(models.batches_app, name="batches")
+app.command("retrain")(models.retrain)
 app.command("demo")(data.demo)
 app.command("status")(data.status)
 

@@ -204,6 +204,7 @@ def label_events(session: Session, sample_ids: Sequence[int] | None = None) -> l
             Label.evidence_fingerprint,
             Label.retracts_id,
             LabelBatch.status,
+            Label.batch_id,
         )
         .outerjoin(LabelBatch, LabelBatch.id == Label.batch_id)
         .order_by(Label.created_at, Label.id)
@@ -221,6 +222,7 @@ def label_events(session: Session, sample_ids: Sequence[int] | None = None) -> l
             evidence_fingerprint=r.evidence_fingerprint,
             retracts_id=r.retracts_id,
             reverted=r.status == "reverted",
+            batch_id=r.batch_id,
         )
         for r in session.execute(stmt)
     ]

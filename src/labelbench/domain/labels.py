@@ -36,6 +36,7 @@ class LabelEvent:
     evidence_fingerprint: str
     retracts_id: int | None = None
     reverted: bool = False
+    batch_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,7 +153,8 @@ def _utc_ns(values: pd.Series) -> IntArray:
     stamps = pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.as_unit("ns")
     if stamps.isna().any():
         raise InputError("evidence has rows without observed_at")
-    return stamps.to_numpy().astype(np.int64)
+    ns: IntArray = stamps.to_numpy().astype(np.int64)
+    return ns
 
 
 def _day_numbers(values: pd.Series, what: str) -> IntArray:
@@ -163,8 +164,9 @@ def _day_numbers(values: pd.Series, what: str) -> IntArray:
     stamps = pd.to_datetime(values, utc=True)
     if stamps.isna().any():
         raise InputError(f"{what} has missing dates")
-    ns = stamps.dt.tz_localize(None).dt.as_unit("ns").to_numpy().astype(np.int64)
-    return np.floor_divide(ns, _NS_PER_DAY)
+    ns: IntArray = stamps.dt.tz_localize(None).dt.as_unit("ns").to_numpy().astype(np.int64)
+    days: IntArray = np.floor_divide(ns, _NS_PER_DAY)
+    return days
 
 
 def _to_dates(day_numbers: IntArray) -> npt.NDArray[np.object_]:
@@ -294,9 +296,7 @@ def trailing_min(values: FloatArray, window: int, *, fill: float = np.inf) -> Fl
 # --------------------------------------------------------------------------------------------
 
 
-def _neighbour_indices(
-    grid: DailyGrid, neighbours: Mapping[str, Iterable[str]]
-) -> list[IntArray]:
+def _neighbour_indices(grid: DailyGrid, neighbours: Mapping[str, Iterable[str]]) -> list[IntArray]:
     """Per grid country, the sorted grid indices of its neighbours that have any evidence."""
     index = {c: i for i, c in enumerate(grid.countries)}
     result: list[IntArray] = []
@@ -525,7 +525,7 @@ def build_samples(
     if min_evidence < 1:
         raise InputError("min_evidence must be at least 1")
     grid = daily_grid(evidence)
-    n_days, n_countries = grid.counts.shape
+    n_countries = grid.counts.shape[1]
     counts_f = grid.counts.astype(np.float64)
     rate = grid.rate
     mask_f = grid.mask.astype(np.float64)

@@ -15,6 +15,7 @@ def training_frame(
     *,
     countries: list[str] | None = None,
     label_watermark: int | None = None,
+    exclude_batches: set[int] | frozenset[int] = frozenset(),
 ) -> pd.DataFrame:
     """Every sample with its features, cluster and effective training label.
 
@@ -23,12 +24,14 @@ def training_frame(
     ``rereview`` (a human label was made on evidence that has since changed), ``label_source``
     (human | incident | excluded) and ``label`` (1.0/0.0, NaN when excluded from training).
     ``label_watermark`` limits the log to events with id <= watermark: the label set a past model
-    was trained on.
+    was trained on; ``exclude_batches`` drops whole labelling batches (leave-one-batch-out).
     """
     samples = queries.samples_frame(session, countries)
     events = queries.label_events(session)
     if label_watermark is not None:
         events = [e for e in events if e.id <= label_watermark]
+    if exclude_batches:
+        events = [e for e in events if e.batch_id not in exclude_batches]
     effective = effective_labels(events)
     clusters = queries.country_clusters(session)
     samples["cluster"] = samples["country"].map(clusters)

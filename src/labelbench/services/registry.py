@@ -194,12 +194,12 @@ def rollback(ws: Workspace, *, actor: str, reason: str | None = None) -> tuple[s
 
 def verify_bundle(run: ModelRun) -> None:
     """Refuse a bundle whose file is missing or whose hash differs from the registry's."""
-    from labelbench.ml.bundle import file_sha256
+    from labelbench.ml.bundle import sha256_file
 
     path = Path(run.bundle_path)
     if not path.is_file():
         raise ModelError(f"bundle of run {run.id} is missing: {path}")
-    digest = file_sha256(path)
+    digest = sha256_file(path)
     if digest != run.sha256:
         raise ModelError(
             f"bundle of run {run.id} does not match the registry's sha256 (tampered or replaced)"

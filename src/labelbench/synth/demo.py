@@ -49,6 +49,13 @@ _SOURCES: Final[tuple[str, ...]] = ("ooni", "censoredplanet", "ioda", "probe")
 _OONI, _CP, _IODA, _PROBE = range(4)
 _BLOCKING_METHODS: Final[tuple[str, ...]] = ("dns", "tcp_ip", "http-failure", "http-diff")
 _IODA_SIGNALS: Final[tuple[str, ...]] = ("bgp", "active-probing", "telescope")
+_KINDS: Final[tuple[str, ...]] = (
+    "web_connectivity",
+    "hyperquack",
+    "satellite",
+    "outage_signal",
+    "probe_check",
+)
 _LEVELS: Final[tuple[str, ...]] = (
     "ok",
     "anomaly",
@@ -97,7 +104,7 @@ class DemoWorld:
 
 
 def demo_countries() -> list[str]:
-    """The 131 demo countries: every cluster, watch-list and high-impact country, then a fixed pick."""
+    """The 131 demo countries: all cluster, watch-list and high-impact ones, then a fixed pick."""
     required = set(WATCH_LIST) | set(HIGH_IMPACT)
     for members in DEFAULT_CLUSTERS.values():
         required |= set(members)
@@ -142,13 +149,13 @@ def _profiles(codes: list[str], rng: np.random.Generator) -> _Profile:
     western = np.array([c in {"DE", "JP", "IT", "GB", "US", "BR"} for c in codes])
 
     # Evidence comes in bursts: most countries are measured on few days, a few almost daily.
-    coverage = np.exp(rng.normal(np.log(0.03), 1.0, n))
+    coverage = np.exp(rng.normal(np.log(0.032), 1.0, n))
     coverage = np.where(in_cluster, coverage * 1.5, coverage)
     coverage = np.where(high, np.exp(rng.normal(np.log(0.4), 0.35, n)), coverage)
     coverage = np.where(watch, rng.uniform(0.025, 0.06, n), coverage)
     coverage = np.where(priority, rng.uniform(0.02, 0.03, n), coverage)
-    coverage = np.where(np.asarray(codes) == "KW", 0.008, coverage)
     coverage = np.clip(coverage, 0.015, 0.95)
+    coverage = np.where(np.asarray(codes) == "KW", 0.006, coverage)  # published: KW n = 13
     rows = np.exp(rng.normal(np.log(8.5), 0.45, n))
     rows = np.where(high, np.exp(rng.normal(np.log(15.0), 0.3, n)), rows)
     rows = np.where(priority, rows * 1.5, rows)
@@ -221,9 +228,10 @@ def _censorship_episodes(
     subregions = sorted({index[c].subregion or "" for c in codes})
     member_of = np.array([subregions.index(index[c].subregion or "") for c in codes])
     wave_days = rng.random((len(subregions), n_days)) < 0.006
-    joins = rng.random((n_countries, n_days)) < 0.35 * np.where(profile.episode_rate > 0.01, 1, 0.3)[
-        :, None
-    ]
+    joins = (
+        rng.random((n_countries, n_days))
+        < 0.35 * np.where(profile.episode_rate > 0.01, 1, 0.3)[:, None]
+    )
     starts |= wave_days[member_of] & joins
     country, start = np.nonzero(starts)
     length = 1 + rng.geometric(0.38, len(start)) - 1 + rng.integers(0, 2, len(start))
@@ -292,8 +300,55 @@ def _negative_binomial(mean: FloatArray, shape: float, rng: np.random.Generator)
     return result
 
 
-def _digits(values: IntArray, width: int) -> pd.Series:
-    return pd.Series(values.astype(np.int64)).astype(str).str.zfill(width)
+def _digits(values: IntArray, width: int, index: IntArray) -> pd.Series:
+    return pd.Series(values.astype(np.int64), index=index).astype(str).str.zfill(width)
+
+
+def _references(
+    codes: list[str],
+    rows_country: IntArray,
+    rows_source: IntArray,
+    observed: npt.NDArray[np.datetime64],
+    ms: IntArray,
+    serial: IntArray,
+    satellite: BoolArray,
+    signal_idx: IntArray,
+) -> tuple[pd.Series, pd.Series]:
+    """Production-like ``source_ref`` and ``source_url``, built per source to keep memory low."""
+    refs: list[pd.Series] = []
+    urls: list[pd.Series] = []
+    for source in range(len(_SOURCES)):
+        sel = np.flatnonzero(rows_source == source)
+        obs = observed[sel]
+        cc = pd.Series(np.asarray(codes, dtype=object)[rows_country[sel]], index=sel).astype(str)
+        day = pd.Series(obs.astype("datetime64[D]").astype(str), index=sel).astype(str)
+        num = _digits(serial[sel], 9, sel)
+        if source in (_OONI, _IODA):
+            stamp = pd.Series(obs.astype("datetime64[s]").astype(str), index=sel).astype(str)
+            stamp = stamp.str.replace(r"[-:T]", "", regex=True)
+        if source == _OONI:
+            ref = stamp + "." + _digits(ms[sel] % 1000 * 1000, 6, sel) + "_" + cc
+            ref = ref + "_webconnectivity_n1_" + num
+            url = "https://explorer.ooni.org/m/" + ref
+        elif source == _CP:
+            prefix = np.where(satellite[sel], "CP_Satellite-", "CP_Quack-https-")
+            ref = pd.Series(prefix, index=sel).astype(str) + day + "-" + num
+            url = "https://data.censoredplanet.org/raw/" + ref
+        elif source == _IODA:
+            signal = np.asarray(_IODA_SIGNALS, dtype=object)[signal_idx[sel]]
+            ref = "ioda:" + cc + ":" + pd.Series(signal, index=sel).astype(str) + ":" + stamp
+            ref = ref + ":" + num
+            until = pd.Series((obs.astype("datetime64[D]") + 1).astype(str), index=sel)
+            url = "https://ioda.inetintel.cc.gatech.edu/country/" + cc + "?from=" + day
+            url = url + "&until=" + until.astype(str)
+        else:
+            ref = "lbp:" + cc + ":" + day + ":" + num
+            url = "https://probes.labelbench.example/runs/" + ref
+        refs.append(ref)
+        urls.append(url)
+    source_ref = pd.concat(refs).sort_index()
+    source_url = pd.concat(urls).sort_index()
+    return source_ref.reset_index(drop=True), source_url.reset_index(drop=True)
 
 
 def _evidence(
@@ -303,7 +358,6 @@ def _evidence(
     rows_day: IntArray,
     rows_source: IntArray,
     rows_anomalous: BoolArray,
-    kind_of_row: IntArray,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Turn per-row (country, day, source, anomalous) draws into production-like evidence rows."""
@@ -318,55 +372,27 @@ def _evidence(
         + rows_day.astype("timedelta64[D]").astype("timedelta64[ms]")
         + ms.astype("timedelta64[ms]")
     )
-    stamp = pd.Series(observed.astype("datetime64[s]").astype(str)).str.replace(
-        r"[-:T]", "", regex=True
-    )
-    day_text = pd.Series(observed.astype("datetime64[D]").astype(str))
-    country_text = pd.Series(np.asarray(codes, dtype=object)[rows_country]).astype(str)
-
     # Kinds: Censored Planet splits into hyperquack and satellite.
     satellite = is_cp & (rng.random(n) < 0.4)
-    kind = np.select(
-        [is_ooni, is_cp & ~satellite, satellite, is_ioda],
-        ["web_connectivity", "hyperquack", "satellite", "outage_signal"],
-        default="probe_check",
-    )
+    kind = np.select([is_ooni, is_cp & ~satellite, satellite, is_ioda], [0, 1, 2, 3], default=4)
 
     # source_ref unique per source: a per-source serial inside a production-like id.
     serial = np.zeros(n, dtype=np.int64)
     for s in range(len(_SOURCES)):
         sel = rows_source == s
         serial[sel] = np.arange(int(sel.sum()))
-    serial_text = _digits(serial, 9)
     signal_idx = rng.integers(0, len(_IODA_SIGNALS), n)
-    signal_text = pd.Series(np.asarray(_IODA_SIGNALS, dtype=object)[signal_idx]).astype(str)
-    ooni_ref = stamp + "." + _digits(ms % 1000 * 1000, 6) + "_" + country_text
-    ooni_ref = ooni_ref + "_webconnectivity_n1_" + serial_text
-    cp_prefix = pd.Series(np.where(satellite, "CP_Satellite-", "CP_Quack-https-")).astype(str)
-    cp_ref = cp_prefix + day_text + "-" + serial_text
-    ioda_ref = "ioda:" + country_text + ":" + signal_text + ":" + stamp + ":" + serial_text
-    probe_ref = "lbp:" + country_text + ":" + day_text + ":" + serial_text
-    source_ref = ooni_ref.where(is_ooni, cp_ref.where(is_cp, ioda_ref.where(is_ioda, probe_ref)))
-    next_day = pd.Series((observed.astype("datetime64[D]") + 1).astype(str))
-    source_url = ("https://explorer.ooni.org/m/" + ooni_ref).where(
-        is_ooni,
-        ("https://data.censoredplanet.org/raw/" + cp_ref).where(
-            is_cp,
-            (
-                "https://ioda.inetintel.cc.gatech.edu/country/"
-                + country_text
-                + "?from="
-                + day_text
-                + "&until="
-                + next_day
-            ).where(is_ioda, "https://probes.labelbench.example/runs/" + probe_ref),
-        ),
+    source_ref, source_url = _references(
+        codes, rows_country, rows_source, observed, ms, serial, satellite, signal_idx
     )
 
     # ASNs: a few per country, a dominant one; IODA signals are country-level (no ASN).
     asn_pool = rng.integers(1_000, 400_000, (len(codes), 5))
     asn_pick = np.minimum(rng.geometric(0.45, n) - 1, 4)
-    asn = np.where(is_ioda, "", pd.Series(asn_pool[rows_country, asn_pick]).astype(str).radd("AS"))
+    asn_numbers, asn_codes = np.unique(asn_pool[rows_country, asn_pick], return_inverse=True)
+    asn = pd.Categorical.from_codes(
+        np.where(is_ioda, -1, asn_codes), categories=[f"AS{a}" for a in asn_numbers]
+    )
 
     # IODA signal values: a per-country baseline; outages drop the value well below it.
     ioda_base = np.exp(rng.normal(np.log(800.0), 1.2, (len(codes), 3)))
@@ -386,9 +412,7 @@ def _evidence(
     level = np.where(is_ioda, ioda_level, web_level)
 
     domain_w = 1.0 / np.arange(1, len(_DOMAINS) + 1) ** 0.8
-    domain = np.where(
-        web, rng.choice(len(_DOMAINS), size=n, p=domain_w / domain_w.sum()), -1
-    )
+    domain = np.where(web, rng.choice(len(_DOMAINS), size=n, p=domain_w / domain_w.sum()), -1)
     # Each country prefers one blocking method (its censor's technique).
     preferred = rng.integers(0, 4, len(codes))[rows_country]
     method = np.where(rng.random(n) < 0.6, preferred, rng.integers(0, 4, n))
@@ -407,12 +431,12 @@ def _evidence(
     return pd.DataFrame(
         {
             "source": cat(rows_source, _SOURCES),
-            "kind": pd.Categorical(kind),
-            "source_ref": source_ref.to_numpy(),
-            "source_url": source_url.to_numpy(),
+            "kind": cat(kind, _KINDS),
+            "source_ref": source_ref,
+            "source_url": source_url,
             "observed_at": pd.DatetimeIndex(observed.astype("datetime64[ns]")).tz_localize("UTC"),
             "country": cat(rows_country, tuple(codes)),
-            "asn": pd.Categorical(np.where(asn == "", None, asn)),
+            "asn": asn,
             "signal_type": cat(signal_type, (*_IODA_SIGNALS, "block_rate")),
             "signal_value": np.round(signal_value, 4),
             "signal_baseline": np.round(signal_baseline, 4),
@@ -442,7 +466,9 @@ def _incidents(
         c = episodes.country[sel]
         s = episodes.start[sel]
         e = s + episodes.length[sel] - 1
-        typ = np.where(is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship"))
+        typ = np.where(
+            is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship")
+        )
         # Some events are reported by more than one source (overlapping incidents).
         copies = 1 + rng.poisson(0.3 if is_outage else 1.4, len(c)).astype(np.int64)
         c, s, e, typ = (np.repeat(a, copies) for a in (c, s, e, typ))
@@ -451,7 +477,9 @@ def _incidents(
         last = np.maximum(e + jitter[1], first)
         reporters = _OUTAGE_REPORTERS if is_outage else _CENSORSHIP_REPORTERS
         source = np.asarray(reporters, dtype=object)[rng.integers(0, len(reporters), len(c))]
-        parts.append(pd.DataFrame({"c": c, "first": first, "last": last, "type": typ, "source": source}))
+        parts.append(
+            pd.DataFrame({"c": c, "first": first, "last": last, "type": typ, "source": source})
+        )
     # False alarms: censorship incidents on quiet days.
     quiet_cells = np.flatnonzero(truth_kind.reshape(-1) <= _GLITCH)
     picked = rng.choice(quiet_cells, size=min(false_count, len(quiet_cells)), replace=False)
@@ -490,7 +518,7 @@ def _incidents(
                 + "-"
                 + pd.Series(first.astype(str)).to_numpy()
                 + "-"
-                + _digits(ident, 6).to_numpy()
+                + _digits(ident, 6, ident).to_numpy()
             ),
         }
     ).reset_index(drop=True)
@@ -505,7 +533,7 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     n_countries, n_days = len(codes), DAYS_PER_YEAR * scale
     day0 = np.datetime64(END_DAY) - np.timedelta64(n_days - 1, "D")
     day_numbers = day0.astype(np.int64) + np.arange(n_days)
-    months = (day_numbers.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1)
+    months = day_numbers.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
     weekday = (day_numbers + 3) % 7
 
     profile = _profiles(codes, rng)
@@ -565,7 +593,9 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     probe_cell = np.flatnonzero(rng.random(shape) < probe_p)
     probe_nodes = rng.integers(3, 40, len(probe_cell))
     probe_block = np.where(
-        censored.reshape(-1)[probe_cell], rng.beta(5.0, 2.0, len(probe_cell)), rng.beta(1.0, 9.0, len(probe_cell))
+        censored.reshape(-1)[probe_cell],
+        rng.beta(5.0, 2.0, len(probe_cell)),
+        rng.beta(1.0, 9.0, len(probe_cell)),
     )
     probe_rows = rng.integers(1, 4, len(probe_cell))
     p_cell = np.repeat(probe_cell, probe_rows)
@@ -584,7 +614,6 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
         rows_day.astype(np.int64),
         all_source.astype(np.int64),
         all_anom,
-        kind.reshape(-1)[all_cell].astype(np.int64),
         rng,
     )
 
@@ -596,7 +625,9 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
             "node_count": probe_nodes.astype(np.int64),
             "block_rate": np.round(probe_block, 4),
             "avg_confidence": np.round(rng.uniform(0.55, 0.98, len(pc)), 4),
-            "agreement": np.round(np.clip(np.abs(probe_block - 0.5) * 2 + rng.normal(0, 0.05, len(pc)), 0, 1), 4),
+            "agreement": np.round(
+                np.clip(np.abs(probe_block - 0.5) * 2 + rng.normal(0, 0.05, len(pc)), 0, 1), 4
+            ),
         }
     )
 
@@ -611,7 +642,9 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
             "country": np.asarray(codes, dtype=object)[tc],
             "day": (day0 + td.astype("timedelta64[D]")).astype(object),
             "is_censorship": truth_kind >= _CENSORSHIP,
-            "kind": pd.Categorical.from_codes(truth_kind.astype(np.int64), categories=list(TRUTH_KINDS)),
+            "kind": pd.Categorical.from_codes(
+                truth_kind.astype(np.int64), categories=list(TRUTH_KINDS)
+            ),
         }
     )
     return DemoWorld(

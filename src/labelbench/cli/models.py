@@ -1,0 +1,230 @@
+"""`labelbench retrain`, `labelbench models ...` and `labelbench batches ...`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from labelbench.cli.state import state
+
+models_app = typer.Typer(
+    help="The model registry: list, show, promote, rollback.", no_args_is_help=True
+)
+batches_app = typer.Typer(help="Labelling batches: list them, withdraw one.", no_args_is_help=True)
+
+
+def retrain(
+    ctx: typer.Context,
+    pipeline: Annotated[
+        str | None, typer.Option(help="`base` (v3.3 production recipe) or `stacked` (v3.4).")
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(help="`exact` (GradientBoosting) or `fast` (histogram; default)."),
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(help="Parallel LOCO folds (-1: all cores).")] = None,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(help="Spread folds over a Dask cluster, e.g. tcp://10.0.0.5:8786."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 9 when the promotion gates fail.")
+    ] = False,
+    no_promote: Annotated[
+        bool, typer.Option("--no-promote", help="Evaluate and save, but never promote.")
+    ] = False,
+    batches: Annotated[
+        int, typer.Option(min=0, help="Attribute at most this many recent batches (0: skip).")
+    ] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Train a candidate on the current labels and measure it against production.
+
+    Evaluates both recipes leave-one-country-out on the same folds and labels, prints the
+    side-by-side table (watch list and high-impact countries with 95% intervals; small-n
+    countries flagged), applies the promotion gates, attributes the change to each labelling
+    batch since production, and promotes only if the gates pass (the first model is promoted as
+    the baseline). Writes report.md and metrics.json next to the bundle in models/<run>/.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from labelbench.reports.retrain import rich_report
+    from labelbench.services.registry import current_user
+    from labelbench.services.retrain import retrain as run
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    settings = st.settings()
+    ws = open_workspace(settings)
+    tasks: dict[str, object] = {}
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )  # fmt: skip
+    try:
+        with Progress(*columns, console=st.err, transient=as_json) as bar:
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+            report = run(
+                ws,
+                actor=current_user(),
+                pipeline=pipeline,
+                engine=engine,
+                jobs=jobs,
+                dask_scheduler=dask_scheduler,
+                strict=False,
+                promote=not no_promote,
+                max_attributed_batches=batches,
+                progress=progress,
+            )
+    finally:
+        ws.close()
+    data = report.to_dict()
+    if as_json:
+        typer.echo(json.dumps(data))
+    else:
+        st.out.print(rich_report(data, settings.watch_list, settings.high_impact))
+        verdict = (
+            "[green]promoted to production[/]" if report.promoted else "[yellow]not promoted[/]"
+        )
+        st.out.print(f"run {report.run_id}: {verdict} ({report.promotion_reason})")
+        st.out.print(f"report: {report.bundle_dir / 'report.md'}")
+    if strict and not report.gates_passed and report.production is not None:
+        from labelbench.errors import GatesFailedError
+
+        raise GatesFailedError(f"promotion gates failed for run {report.run_id}")
+
+
+@models_app.command("list")
+def models_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Registry entries, newest first."""
+    from rich.table import Table
+
+    from labelbench.services.registry import list_runs
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        runs = list_runs(ws)
+    finally:
+        ws.close()
+    if as_json:
+        typer.echo(json.dumps(runs))
+        return
+    table = Table("run", "created", "pipeline", "engine", "alias", "gates", "LOCO median F1")
+    table.columns[0].no_wrap = True
+    for r in runs:
+        gates = {True: "pass", False: "fail", None: "-"}[r["gates_passed"]]
+        f1 = "-" if r["loco_median_f1"] is None else f"{r['loco_median_f1']:.4f}"
+        table.add_row(r["run_id"], r["created_at"][:19], r["pipeline"], r["engine"],
+                      r["alias"] or "", gates, f1)  # fmt: skip
+    st.out.print(table)
+
+
+@models_app.command("show")
+def models_show(
+    ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run id (see `models list`).")]
+) -> None:
+    """One run: metrics, bundle, hash, label batches and alias history (JSON)."""
+    from labelbench.services.registry import show_run
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        typer.echo(json.dumps(show_run(ws, run_id), indent=2))
+    finally:
+        ws.close()
+
+
+@models_app.command("promote")
+def models_promote(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run to make production.")],
+    force: Annotated[bool, typer.Option("--force", help="Promote despite failed gates.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (required with --force).")] = None,
+) -> None:
+    """Make a run production; the previous production is kept for `rollback`."""
+    from labelbench.services.registry import current_user, promote
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        previous = promote(ws, run_id, actor=current_user(), force=force, reason=reason)
+    finally:
+        ws.close()
+    st.out.print(f"{run_id} is production (was {previous or 'none'})")
+
+
+@models_app.command("rollback")
+def models_rollback(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Why, recorded in the log.")] = None,
+) -> None:
+    """Restore the production model the current one replaced."""
+    from labelbench.services.registry import current_user, rollback
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        old, new = rollback(ws, actor=current_user(), reason=reason)
+    finally:
+        ws.close()
+    st.out.print(f"production rolled back from {old} to {new}")
+
+
+@batches_app.command("list")
+def batches_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Labelling batches with their analyst, status and label counts."""
+    from rich.table import Table
+
+    from labelbench.services.batches import list_batches
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        rows = list_batches(ws)
+    finally:
+        ws.close()
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("batch", "analyst", "started", "status", "strategy", "labels", "positives")
+    for r in rows:
+        table.add_row(str(r["batch_id"]), r["analyst"], r["started_at"][:16], r["status"],
+                      r["strategy"], str(r["labels"]), str(r["positives"]))  # fmt: skip
+    st.out.print(table)
+
+
+@batches_app.command("revert")
+def batches_revert(
+    ctx: typer.Context,
+    batch_id: Annotated[int, typer.Argument(help="Batch to withdraw.")],
+    reason: Annotated[str, typer.Option(help="Why, recorded with the batch.")] = "",
+) -> None:
+    """Withdraw a batch's labels: kept in the log, marked reverted, ignored by the next retrain."""
+    from labelbench.services.batches import revert_batch
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        n = revert_batch(ws, batch_id, reason=reason or None)
+    finally:
+        ws.close()
+    st.out.print(f"batch {batch_id} reverted: {n} label events no longer count")

@@ -1,0 +1,171 @@
+"""The retrain report: the questions the v3.4 write-up answered, answered automatically.
+
+Input is the JSON-ready dict of a retrain (``RetrainReport.to_dict()``); output is Markdown for
+``models/<run>/report.md`` and Rich tables for the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+
+HEADLINE = (
+    ("LOCO median F1", "loco_median_f1"),
+    ("LOCO mean F1", "loco_mean_f1"),
+    ("Stratified F1", "stratified_f1"),
+    ("Stratified AUC", "stratified_auc"),
+    ("Countries evaluated (LOCO)", "loco_countries"),
+)
+
+
+def _f(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.{digits}f}"
+
+
+def _pp(x: Any) -> str:
+    return "-" if x is None else f"{x * 100:+.1f}pp"
+
+
+def headline_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(metric, production, candidate, delta) rows."""
+    cand, prod = data["candidate"], data["production"]
+    rows = []
+    for label, key in HEADLINE:
+        c = cand.get(key)
+        p = prod.get(key) if prod else None
+        if key == "loco_countries":
+            delta = "-" if p is None else f"{c - p:+d}"
+        else:
+            delta = "-" if p is None or c is None else _pp(c - p)
+        rows.append((label, _f(p), _f(c), delta))
+    return rows
+
+
+def country_rows(data: dict[str, Any], countries: Sequence[str]) -> list[tuple[str, ...]]:
+    """(country, n, positives, production F1, candidate F1 [CI], delta [CI], status) rows."""
+    cand = data["candidate"]["per_country"]
+    prod = data["production"]["per_country"] if data["production"] else {}
+    deltas = data.get("deltas", {})
+    rows = []
+    for c in countries:
+        m = cand.get(c)
+        if m is None:
+            skipped = data["candidate"]["skipped"].get(c, "no samples")
+            rows.append((c, "-", "-", "-", "-", "-", f"not evaluated: {skipped}"))
+            continue
+        d = deltas.get(c)
+        p = prod.get(c)
+        ci = f"{_f(m['f1'], 3)} [{_f(m['ci_low'], 2)}, {_f(m['ci_high'], 2)}]"
+        delta = "-" if d is None else f"{_pp(d['delta'])} [{_pp(d['ci_low'])}, {_pp(d['ci_high'])}]"
+        status = "-" if d is None else d["status"]
+        if m["small_n"]:
+            status += " (small n)"
+        rows.append(
+            (c, str(m["n"]), str(m["positives"]), _f(p["f1"], 3) if p else "-", ci, delta, status)
+        )
+    return rows
+
+
+def render_markdown(
+    data: dict[str, Any], watch_list: Sequence[str], high_impact: Sequence[str]
+) -> str:
+    """The Markdown report written next to the bundle."""
+    cand = data["candidate"]
+    out = [f"# Retrain {data['run_id']}", ""]
+    verdict = "PROMOTED to production" if data["promoted"] else "NOT promoted"
+    out += [f"**Decision: {verdict}** ({data['promotion_reason']}).", ""]
+    out += [
+        f"Pipeline `{cand['pipeline']}`, engine `{cand['engine']}`; "
+        f"{data['training_samples']:,} training samples ({data['excluded_samples']:,} excluded: "
+        "unsure, skip or disputed); label batches included: "
+        f"{', '.join(map(str, data['label_batches'])) or 'none'}.",
+        "",
+        "## Headline (leave-one-country-out)",
+        "",
+        "| Metric | Production | Candidate | Delta |",
+        "|---|---|---|---|",
+    ]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in headline_rows(data)]
+    skipped = cand["skipped"]
+    out += ["", f"{cand['loco_countries']} countries evaluated; {len(skipped)} skipped."]
+    if skipped:
+        out += ["", "Skipped: " + "; ".join(f"{c} ({why})" for c, why in sorted(skipped.items()))]
+    out += ["", "## Promotion gates", "", "| Gate | Value | Threshold | Result | Detail |"]
+    out += ["|---|---|---|---|---|"]
+    for g in data["gates"]:
+        result = {True: "PASS", False: "FAIL", None: "n/a"}[g["passed"]]
+        out.append(
+            f"| {g['name']} | {_f(g['value'])} | {_f(g['threshold'])} | {result} | {g['detail']} |"
+        )
+    for title, countries in (("Watch list", watch_list), ("High-impact countries", high_impact)):
+        out += ["", f"## {title}", ""]
+        out += ["| Country | n | Positives | Production F1 | Candidate F1 [95% CI] | "
+                "Delta [95% CI] | Status |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+        out += ["| " + " | ".join(row) + " |" for row in country_rows(data, countries)]
+    out += ["", "Deltas inside their interval are reported as within noise, never as regressions;",
+            "countries with n below the small-n flag are marked.", ""]  # fmt: skip
+    out += ["## Labelling batches since production", ""]
+    if not data["batches"]:
+        out.append("No labelling batch to attribute.")
+    else:
+        out += ["| Batch | Analyst | Labels | Countries | LOCO median F1 moved [95% CI] |",
+                "|---|---|---|---|---|"]  # fmt: skip
+        for b in data["batches"]:
+            ci = f"{_pp(b['delta_loco_median_f1'])} [{_pp(b['ci_low'])}, {_pp(b['ci_high'])}]"
+            out.append(
+                f"| {b['batch_id']} | {b['analyst']} | {b['labels']} | "
+                f"{', '.join(b['countries'])} | {ci} |"
+            )
+            for c, d in b["country_deltas"].items():
+                out.append(
+                    f"|  | | | {c} | F1 {_pp(d['delta'])} [{_pp(d['ci_low'])}, {_pp(d['ci_high'])}]"
+                    f" {d['status']} |"
+                )
+    if data["batches_not_attributed"]:
+        out += ["", "Not attributed (older than the attribution limit): "
+                + ", ".join(map(str, data["batches_not_attributed"]))]  # fmt: skip
+    per = cand["per_country"]
+    at_t = [m["f1_at_threshold"] for m in per.values() if m["f1_at_threshold"] is not None]
+    at_half = [m["f1"] for m in per.values() if m["f1"] is not None]
+    if at_t and at_half:
+        import statistics
+
+        out += ["", "## Per-country thresholds (fitted out-of-fold, shrunk to the global)", "",
+                f"Median F1 at 0.5: {statistics.median(at_half):.4f}; at the per-country "
+                f"threshold: {statistics.median(at_t):.4f}."]  # fmt: skip
+    return "\n".join(out) + "\n"
+
+
+def rich_report(
+    data: dict[str, Any], watch_list: Sequence[str], high_impact: Sequence[str]
+) -> Group:
+    """Terminal rendering: headline, gates, watch list and high-impact tables, batches."""
+    head = Table("metric", "production", "candidate", "delta", title=f"retrain {data['run_id']}")
+    for row in headline_rows(data):
+        head.add_row(*row)
+    gates = Table("gate", "value", "threshold", "result", "detail", title="promotion gates")
+    for g in data["gates"]:
+        style = {True: "[green]PASS[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[g["passed"]]
+        gates.add_row(g["name"], _f(g["value"]), _f(g["threshold"]), style, g["detail"])
+    tables: list[Any] = [head, gates]
+    for title, countries in (("watch list", watch_list), ("high-impact", high_impact)):
+        t = Table("country", "n", "pos", "prod F1", "cand F1 [CI]", "delta [CI]", "status",
+                  title=title)  # fmt: skip
+        for row in country_rows(data, countries):
+            t.add_row(*row)
+        tables.append(t)
+    if data["batches"]:
+        b = Table("batch", "analyst", "labels", "countries", "median F1 moved [CI]",
+                  title="labelling batches")  # fmt: skip
+        for x in data["batches"]:
+            b.add_row(str(x["batch_id"]), x["analyst"], str(x["labels"]), ", ".join(x["countries"]),
+                      f"{_pp(x['delta_loco_median_f1'])} [{_pp(x['ci_low'])}, {_pp(x['ci_high'])}]")  # fmt: skip
+        tables.append(b)
+    return Group(*tables)
