@@ -18,8 +18,6 @@ def split_countries(value: str | None) -> list[str] | None:
         return None
     return [c.strip().upper() for c in value.split(",") if c.strip()]
 
-    return "Query strategy: " + "; ".join(f"{k} = {s.description}" for k, s in STRATEGIES.items())
-
 
 @app.command("build")
 def build(

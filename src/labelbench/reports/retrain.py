@@ -165,7 +165,9 @@ def rich_report(
         b = Table("batch", "analyst", "labels", "countries", "median F1 moved [CI]",
                   title="labelling batches")  # fmt: skip
         for x in data["batches"]:
-            b.add_row(str(x["batch_id"]), x["analyst"], str(x["labels"]), ", ".join(x["countries"]),
-                      f"{_pp(x['delta_loco_median_f1'])} [{_pp(x['ci_low'])}, {_pp(x['ci_high'])}]")  # fmt: skip
+            moved = f"{_pp(x['delta_loco_median_f1'])} [{_pp(x['ci_low'])}, {_pp(x['ci_high'])}]"
+            b.add_row(
+                str(x["batch_id"]), x["analyst"], str(x["labels"]), ", ".join(x["countries"]), moved
+            )
         tables.append(b)
     return Group(*tables)
