@@ -349,3 +349,10 @@ def test_missing_columns_and_empty_evidence_are_input_errors() -> None:
         build(pd.DataFrame({"country": ["AA"]}))
     with pytest.raises(InputError):
         build(frame(rows("AA", D0, 5, 0)).iloc[0:0])
+
+
+def test_fingerprints_do_not_depend_on_chunking(monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence, incidents = _world()
+    whole = build(evidence, incidents=incidents)
+    monkeypatch.setattr("labelbench.ml.features._FINGERPRINT_CHUNK_ROWS", 7)
+    pd.testing.assert_frame_equal(whole, build(evidence, incidents=incidents))

@@ -116,9 +116,9 @@ async def test_note_and_url_attach_to_the_next_decision(tui_ws: Workspace) -> No
         first = shown(app)
         await pilot.press("e")
         await pilot.pause()
-        await pilot.press(*"dns blocking")
+        await pilot.press(*"dns")
         await pilot.press("enter")  # to the URL field
-        await pilot.press(*"https://ooni.org/x")
+        await pilot.press(*"u.rl")
         await pilot.press("enter")  # save
         await pilot.pause()
         assert isinstance(app.screen, LabelScreen)
@@ -127,7 +127,7 @@ async def test_note_and_url_attach_to_the_next_decision(tui_ws: Workspace) -> No
         await settle(pilot)
         [label] = labels(tui_ws, ANALYST)
         assert label.sample_id == first.sample_id
-        assert (label.note, label.citation_url) == ("dns blocking", "https://ooni.org/x")
+        assert (label.note, label.citation_url) == ("dns", "u.rl")
         assert screen(app).notes == {}
 
 

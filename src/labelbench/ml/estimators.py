@@ -239,7 +239,7 @@ def stack_inputs(p_base: FloatArray, p_head: FloatArray, codes: IntArray, n_clus
 
 def make_stacker(params: Mapping[str, Any] | None, random_state: int) -> LogisticRegression:
     """The v3.4 stacking head (module-level so tests can spy on what it is fitted with)."""
-    merged = {"max_iter": 1000, **(params or {})}
+    merged = {"max_iter": 1000, "solver": "newton-cholesky", **(params or {})}
     merged.setdefault("random_state", random_state)
     return LogisticRegression(**merged)
 

@@ -135,6 +135,7 @@ _NS_PER_DAY: Final[int] = 86_400 * 10**9
 _MISSING: Final[str] = "\\N"
 _FIELD_SEP: Final[str] = "\x1f"
 _ROW_SEP: Final[str] = "\x1e"
+_FINGERPRINT_CHUNK_ROWS: Final[int] = 200_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -473,10 +474,8 @@ def _canonical_text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), _MISSING).astype(str)
 
 
-def _fingerprints(evidence: pd.DataFrame, cell: IntArray, wanted: IntArray) -> list[str]:
-    """sha256 of each wanted cell's evidence rows, as sorted canonical text lines."""
-    sel = np.isin(cell, wanted)
-    rows = evidence.loc[sel]
+def _hash_chunk(rows: pd.DataFrame, cells: IntArray, digest: dict[int, str]) -> None:
+    """Add the fingerprint of every cell in ``rows`` (all rows of each of those cells)."""
     parts: list[pd.Series] = []
     for field in FINGERPRINT_FIELDS:
         if field == "observed_at":
@@ -488,18 +487,36 @@ def _fingerprints(evidence: pd.DataFrame, cell: IntArray, wanted: IntArray) -> l
         else:
             parts.append(pd.Series(_MISSING, index=rows.index, dtype=str))
     text = parts[0].str.cat(parts[1:], sep=_FIELD_SEP)
-    order = pd.DataFrame({"cell": cell[sel], "text": text.to_numpy()}).sort_values(
+    order = pd.DataFrame({"cell": cells, "text": text.to_numpy()}).sort_values(
         ["cell", "text"], kind="stable"
     )
-    cells = order["cell"].to_numpy()
+    sorted_cells = order["cell"].to_numpy()
     lines = order["text"].tolist()
-    bounds = np.flatnonzero(np.diff(cells)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(cells)]])
-    digest: dict[int, str] = {}
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+    bounds = np.flatnonzero(np.diff(sorted_cells)) + 1
+    starts = np.concatenate([[0], bounds]).tolist()
+    ends = np.concatenate([bounds, [len(sorted_cells)]]).tolist()
+    for s, e in zip(starts, ends, strict=True):
         payload = _ROW_SEP.join(lines[s:e]).encode("utf-8")
-        digest[int(cells[s])] = hashlib.sha256(payload).hexdigest()[:FINGERPRINT_HEX_CHARS]
+        digest[int(sorted_cells[s])] = hashlib.sha256(payload).hexdigest()[:FINGERPRINT_HEX_CHARS]
+
+
+def _fingerprints(evidence: pd.DataFrame, cell: IntArray, wanted: IntArray) -> list[str]:
+    """sha256 of each wanted cell's evidence rows, as sorted canonical text lines.
+
+    Rows are processed in chunks of whole cells so that memory stays bounded on huge inputs.
+    """
+    positions = np.flatnonzero(np.isin(cell, wanted))
+    positions = positions[np.argsort(cell[positions], kind="stable")]
+    cells = cell[positions]
+    digest: dict[int, str] = {}
+    start = 0
+    while start < len(positions):
+        stop = min(start + _FINGERPRINT_CHUNK_ROWS, len(positions))
+        # Extend to the end of the last cell so that no cell is split across chunks.
+        stop = int(np.searchsorted(cells, cells[stop - 1], side="right"))
+        chunk = positions[start:stop]
+        _hash_chunk(evidence.iloc[chunk], cells[start:stop], digest)
+        start = stop
     return [digest[int(c)] for c in wanted]
 
 

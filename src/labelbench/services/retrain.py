@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
+from threadpoolctl import threadpool_limits
 
 from labelbench.db import queries
 from labelbench.db.models import LabelBatch, ModelRun
@@ -257,7 +258,10 @@ def retrain(
 
     say("final fit", 0, 1)
     train_rows = ~np.isnan(y)
-    model = make_model(spec).fit(X[train_rows], y[train_rows].astype(int))
+    # One thread: OpenMP start-up costs more than it saves on a few thousand rows, and on a
+    # shared 2-core machine spinning OpenMP threads made this fit 5x slower.
+    with threadpool_limits(limits=1):
+        model = make_model(spec).fit(X[train_rows], y[train_rows].astype(int))
     say("final fit", 1, 1)
 
     run_id = _new_run_id(spec)
