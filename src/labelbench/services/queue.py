@@ -90,6 +90,23 @@ def _history(session: Session, countries: Sequence[str]) -> pd.DataFrame:
     )
 
 
+def _pool_stats(pool: pd.DataFrame) -> dict[str, dict[str, float | int | None]]:
+    """Per country: pool size, mean model probability and incident-positive share.
+
+    Stored with the build so reports can say what random sampling from the same pool would
+    have yielded (pool size x mean probability), beside what the queue actually found.
+    """
+    stats: dict[str, dict[str, float | int | None]] = {}
+    for country, group in pool.groupby("country"):
+        p = group["proba"].astype(float)
+        stats[str(country)] = {
+            "n": len(group),
+            "mean_p": None if p.isna().all() else round(float(p.mean()), 6),
+            "incident_rate": round(float(group["incident_label"].mean()), 6),
+        }
+    return stats
+
+
 def build_queue(
     ws: Workspace,
     *,
@@ -151,7 +168,11 @@ def build_queue(
             countries=list(targets),
             size=size,
             model_run_id=model_run_id,
-            params={"seed": seed, "exploration_share": settings.queue.exploration_share},
+            params={
+                "seed": seed,
+                "exploration_share": settings.queue.exploration_share,
+                "pool": _pool_stats(pool),
+            },
         )
         session.add(build)
         session.flush()
