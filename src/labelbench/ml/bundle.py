@@ -36,7 +36,9 @@ FORMAT = "labelbench-model-bundle/1"
 BUNDLE_NAME = "model.joblib"
 MANIFEST_NAME = "manifest.json"
 #: Manifest keys written by labelbench; a caller's manifest may not override them.
-RESERVED_KEYS = frozenset({"format", "pipeline_spec", "features", "versions", "sha256", "bundle_file"})
+RESERVED_KEYS = frozenset(
+    {"format", "pipeline_spec", "features", "versions", "sha256", "bundle_file"}
+)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,12 @@ def save_bundle(
     directory.mkdir(parents=True, exist_ok=True)
     bundle_path = directory / BUNDLE_NAME
     manifest_path = directory / MANIFEST_NAME
-    payload = {"format": FORMAT, "model": model, "thresholds": thresholds.to_dict(), "spec": spec.to_dict()}
+    payload = {
+        "format": FORMAT,
+        "model": model,
+        "thresholds": thresholds.to_dict(),
+        "spec": spec.to_dict(),
+    }
     _atomic_write(bundle_path, lambda p: joblib.dump(payload, p, compress=3))
     digest = sha256_file(bundle_path)
     full = {
@@ -151,7 +158,9 @@ def read_manifest(path: str | Path) -> tuple[Path, Path, dict[str, Any]]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelError(f"foreign bundle: {manifest_path} is not a {FORMAT} manifest")
     if manifest.get("bundle_file") != bundle_path.name:
-        raise ModelError(f"manifest {manifest_path} describes {manifest.get('bundle_file')!r}, not {bundle_path.name}")
+        raise ModelError(
+            f"manifest {manifest_path} describes {manifest.get('bundle_file')!r}, not {bundle_path.name}"
+        )
     return bundle_path, manifest_path, manifest
 
 

@@ -228,7 +228,9 @@ def own_head_proba(heads: list[Any | None], X: FloatArray, codes: IntArray) -> F
     return out
 
 
-def stack_inputs(p_base: FloatArray, p_head: FloatArray, codes: IntArray, n_clusters: int) -> FloatArray:
+def stack_inputs(
+    p_base: FloatArray, p_head: FloatArray, codes: IntArray, n_clusters: int
+) -> FloatArray:
     """Stacker design matrix: base proba, then one gated column per cluster (0 off-cluster)."""
     Z = np.zeros((p_base.shape[0], 1 + n_clusters))
     Z[:, 0] = p_base
@@ -299,7 +301,9 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
         classes = list(self.classes_)
         p = proba[:, classes.index(1)] if 1 in classes else np.zeros(len(X))
         nan = np.full(len(X), np.nan)
-        return pd.DataFrame({"proba_base": p, "proba_cluster": nan, "proba_stack": nan}, index=X.index)
+        return pd.DataFrame(
+            {"proba_base": p, "proba_cluster": nan, "proba_stack": nan}, index=X.index
+        )
 
 
 class StackedClassifier(ClassifierMixin, BaseEstimator):
@@ -361,7 +365,9 @@ class StackedClassifier(ClassifierMixin, BaseEstimator):
             raise ModelError("the stacked pipeline needs >= 2 countries and inner_folds >= 2")
         Z = np.zeros((len(yv), 1 + len(self.clusters_)))
         for tr, va in GroupKFold(n_splits=min(self.inner_folds, n_groups)).split(Xf, yv, countries):
-            base = fit_engine(self.engine, "base", self.base_params, self.random_state, Xf[tr], yv[tr])
+            base = fit_engine(
+                self.engine, "base", self.base_params, self.random_state, Xf[tr], yv[tr]
+            )
             heads = self._heads(Xf[tr], yv[tr], codes[tr])
             Z[va] = stack_inputs(
                 positive_proba(base, Xf[va]),
@@ -424,7 +430,9 @@ class PipelineSpec:
 
     def __post_init__(self) -> None:
         if self.pipeline not in PIPELINES:
-            raise InputError(f"unknown pipeline {self.pipeline!r}; choose one of {', '.join(PIPELINES)}")
+            raise InputError(
+                f"unknown pipeline {self.pipeline!r}; choose one of {', '.join(PIPELINES)}"
+            )
         get_engine(self.engine)
         if self.anchor_labels not in ANCHOR_LABELS:
             raise InputError(f"anchor_labels must be one of {', '.join(ANCHOR_LABELS)}")
@@ -466,7 +474,10 @@ def make_model(spec: PipelineSpec) -> BoostedClassifier | StackedClassifier:
     """An unfitted estimator implementing ``spec``."""
     if spec.pipeline == "base":
         return BoostedClassifier(
-            engine=spec.engine, params=dict(spec.base_params), role="base", random_state=spec.random_state
+            engine=spec.engine,
+            params=dict(spec.base_params),
+            role="base",
+            random_state=spec.random_state,
         )
     return StackedClassifier(
         engine=spec.engine,

@@ -396,7 +396,9 @@ def _labels(y: Any, X: pd.DataFrame, name: str) -> FloatArray:
     return arr
 
 
-def _country_groups(countries: Sequence[str], sizes: dict[str, int], n_groups: int) -> dict[str, int]:
+def _country_groups(
+    countries: Sequence[str], sizes: dict[str, int], n_groups: int
+) -> dict[str, int]:
     """Size-balanced deterministic assignment of countries to ``n_groups`` groups."""
     load = np.zeros(n_groups)
     group: dict[str, int] = {}
@@ -472,7 +474,13 @@ def loco_evaluate(
     for s, (_, te) in enumerate(skf.split(u_idx, strat_y[u_idx])):
         in_test = np.zeros(len(X), dtype=bool)
         in_test[u_idx[te]] = True
-        calls.append((("strat", s), _strat_task, (spec, data, np.flatnonzero(T & ~in_test), np.flatnonzero(E & in_test))))
+        calls.append(
+            (
+                ("strat", s),
+                _strat_task,
+                (spec, data, np.flatnonzero(T & ~in_test), np.flatnonzero(E & in_test)),
+            )
+        )
 
     group_of: dict[str, int] = {}
     n_groups = 0
@@ -481,7 +489,9 @@ def loco_evaluate(
         sizes = {c: int((T & (countries == c)).sum()) for c in all_c}
         n_groups = min(2 * spec.inner_folds, len(all_c))
         group_of = _country_groups(all_c, sizes, n_groups)
-        row_group = np.fromiter((group_of[c] for c in countries), dtype=np.intp, count=len(countries))
+        row_group = np.fromiter(
+            (group_of[c] for c in countries), dtype=np.intp, count=len(countries)
+        )
         needed = {group_of[c] for c in evaluated}
         for a in range(n_groups):
             for b in range(a, n_groups):
@@ -489,10 +499,20 @@ def loco_evaluate(
                     continue
                 excluded = (row_group == a) | (row_group == b)
                 calls.append(
-                    (("pair", a, b), _pair_task, (spec, data, np.flatnonzero(T & ~excluded), np.flatnonzero(T & excluded)))
+                    (
+                        ("pair", a, b),
+                        _pair_task,
+                        (spec, data, np.flatnonzero(T & ~excluded), np.flatnonzero(T & excluded)),
+                    )
                 )
     for c in evaluated:
-        calls.append((("outer", c), _outer_task, (spec, data, np.flatnonzero(T & (countries != c)), test_of[c])))
+        calls.append(
+            (
+                ("outer", c),
+                _outer_task,
+                (spec, data, np.flatnonzero(T & (countries != c)), test_of[c]),
+            )
+        )
 
     total = len(calls) + (1 if spec.pipeline == "stacked" else 0)
     try:
@@ -513,7 +533,9 @@ def loco_evaluate(
         p_head[r["test"]] = r["p_head"]
     if spec.pipeline == "stacked":
         n_cl = len(spec.clusters)
-        PB = np.full((n, n_groups), np.nan)  # PB[r, g]: base proba of row r by pair model {group(r), g}
+        PB = np.full(
+            (n, n_groups), np.nan
+        )  # PB[r, g]: base proba of row r by pair model {group(r), g}
         PH = np.full((n, n_groups), np.nan)
         for key, r in results.items():
             if key[0] != "pair":
@@ -553,7 +575,13 @@ def loco_evaluate(
         index=X.index[scored],
     )
     metrics, thresholds, t_oof = _country_metrics(
-        preds, evaluated, n_boot=n_boot, seed=seed, small_n=small_n, k=shrinkage_k, folds=threshold_folds
+        preds,
+        evaluated,
+        n_boot=n_boot,
+        seed=seed,
+        small_n=small_n,
+        k=shrinkage_k,
+        folds=threshold_folds,
     )
     preds["threshold_oof"] = t_oof
 
@@ -754,7 +782,9 @@ def compare(
                 unmatched.append(c)
                 continue
             if not np.array_equal(a["y"].to_numpy(), b["y"].to_numpy()):
-                raise InputError(f"cannot compare {c}: the two results were scored on different labels")
+                raise InputError(
+                    f"cannot compare {c}: the two results were scored on different labels"
+                )
             y = b["y"].to_numpy()
             pa = a["proba"].to_numpy() >= 0.5
             pb = b["proba"].to_numpy() >= 0.5

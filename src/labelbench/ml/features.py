@@ -486,7 +486,9 @@ def _hash_chunk(rows: pd.DataFrame, cells: IntArray, digest: dict[int, str]) -> 
             parts.append(_canonical_text(rows[field]))
         else:
             parts.append(pd.Series(_MISSING, index=rows.index, dtype=str))
-    text = parts[0].str.cat(parts[1:], sep=_FIELD_SEP)
+    text = parts[0].astype(str)
+    for part in parts[1:]:  # element-wise ``+`` on str columns runs in Arrow, unlike ``str.cat``
+        text = text + _FIELD_SEP + part.astype(str)
     order = pd.DataFrame({"cell": cells, "text": text.to_numpy()}).sort_values(
         ["cell", "text"], kind="stable"
     )

@@ -99,12 +99,16 @@ def evaluate_gates(comparison: Comparison, policy: GatePolicy | None = None) -> 
     ]
     if not comparison.has_production:
         na = "not applicable: no production model to compare with"
-        results.append(GateResult(WATCH_LIST_GATE, None, float(policy.watch_min_improved), None, na))
+        results.append(
+            GateResult(WATCH_LIST_GATE, None, float(policy.watch_min_improved), None, na)
+        )
         results.append(GateResult(MAX_REGRESSION, None, policy.max_regression, None, na))
         return results
 
     deltas = comparison.deltas
-    improved = [c for c in policy.watch_list if c in deltas and deltas[c].delta >= policy.watch_min_delta]
+    improved = [
+        c for c in policy.watch_list if c in deltas and deltas[c].delta >= policy.watch_min_delta
+    ]
     noisy = [c for c in improved if not deltas[c].ci_low > 0]
     missing = [c for c in policy.watch_list if c not in deltas]
     counted = improved if policy.count_within_noise else [c for c in improved if c not in noisy]
@@ -130,8 +134,13 @@ def evaluate_gates(comparison: Comparison, policy: GatePolicy | None = None) -> 
     )
 
     big = {c: d for c, d in deltas.items() if not d.small_n}
-    offenders = sorted((c for c, d in big.items() if d.delta < -policy.max_regression), key=lambda c: deltas[c].delta)
-    small_drops = sorted(c for c, d in deltas.items() if d.small_n and d.delta < -policy.max_regression)
+    offenders = sorted(
+        (c for c, d in big.items() if d.delta < -policy.max_regression),
+        key=lambda c: deltas[c].delta,
+    )
+    small_drops = sorted(
+        c for c, d in deltas.items() if d.small_n and d.delta < -policy.max_regression
+    )
     worst = min((d.delta for d in big.values()), default=0.0)
     parts = [f"worst regression among {len(big)} countries with n >= small-n: {_pp(worst)}"]
     if offenders:

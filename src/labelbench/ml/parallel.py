@@ -37,11 +37,15 @@ def parallel_backend_for(dask_scheduler: str | None) -> Iterator[None]:
     try:
         from distributed import Client
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise ConfigError("Dask scheduling needs the 'dask' extra: pip install 'labelbench[dask]'") from exc
+        raise ConfigError(
+            "Dask scheduling needs the 'dask' extra: pip install 'labelbench[dask]'"
+        ) from exc
     try:
         client = Client(dask_scheduler, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigError(f"cannot reach Dask scheduler {dask_scheduler}: {type(exc).__name__}") from exc
+        raise ConfigError(
+            f"cannot reach Dask scheduler {dask_scheduler}: {type(exc).__name__}"
+        ) from exc
     try:
         with client.as_current(), parallel_config(backend="dask"):
             yield

@@ -61,8 +61,9 @@ class ServiceScreen(Screen[None]):
                 message = str(error)
             else:
                 message = f"unexpected {type(error).__name__}: {error}"
-            self.notify(message, title=self.failure_title(event.worker), severity="error",
-                        timeout=10)
+            self.notify(
+                message, title=self.failure_title(event.worker), severity="error", timeout=10
+            )
             self.worker_ended(event.worker, failed=True)
         elif event.state == WorkerState.CANCELLED:
             self.worker_ended(event.worker, failed=True)

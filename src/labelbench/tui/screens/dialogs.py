@@ -35,7 +35,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keys", classes="dialog-title")
             yield Static(table, id="help-keys")
             yield Label(
-                "Remap in labelbench.toml, e.g. [keys] positive = \"1\".  Esc closes.",
+                'Remap in labelbench.toml, e.g. [keys] positive = "1".  Esc closes.',
                 classes="dialog-hint",
             )
 
@@ -59,8 +59,11 @@ class NoteDialog(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="note-box", classes="dialog"):
             yield Label("Note for the next decision", classes="dialog-title")
-            yield Input(self._note, placeholder="why (e.g. matches OONI DNS blocking report)",
-                        id="note-text")
+            yield Input(
+                self._note,
+                placeholder="why (e.g. matches OONI DNS blocking report)",
+                id="note-text",
+            )
             yield Input(self._url, placeholder="citation URL (optional)", id="note-url")
             yield Label("Enter: next field / save   Esc: cancel", classes="dialog-hint")
 

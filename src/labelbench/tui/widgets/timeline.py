@@ -33,7 +33,10 @@ class Timeline(Static):
         points = view.timeline
         CELL = 2 if self.content_size.width >= LABEL_WIDTH + 2 * len(points) else 1
         top = max((p.volume for p in points), default=0) or 1
-        rows = {name: Text(f"{name:<{LABEL_WIDTH}}") for name in ("anomaly", "volume", "incident", "label")}
+        rows = {
+            name: Text(f"{name:<{LABEL_WIDTH}}")
+            for name in ("anomaly", "volume", "incident", "label")
+        }
         for p in points:
             here = p.day == view.day
             hl = " reverse" if here else ""
@@ -44,10 +47,16 @@ class Timeline(Static):
                 inc.ljust(CELL), style=INCIDENT_STYLE.get(p.incident or "", "dim") + hl
             )
             lab = LABEL_MARK.get(p.label or "", "·")
-            rows["label"].append(lab.ljust(CELL), style=VERDICT_STYLE.get(p.label or "", "dim") + hl)
+            rows["label"].append(
+                lab.ljust(CELL), style=VERDICT_STYLE.get(p.label or "", "dim") + hl
+            )
         first, last = points[0].day, points[-1].day
         axis_len = CELL * len(points)
-        left, mid, right = first.strftime("%d %b"), view.day.strftime("%d %b"), last.strftime("%d %b")
+        left, mid, right = (
+            first.strftime("%d %b"),
+            view.day.strftime("%d %b"),
+            last.strftime("%d %b"),
+        )
         centre = (axis_len - len(mid)) // 2
         axis = left.ljust(centre) + mid
         axis = axis + right.rjust(axis_len - len(axis))
@@ -55,7 +64,9 @@ class Timeline(Static):
             "C cens M mixed D outage · + pos - neg ? unsure ! disputed",
             style="dim",
         )
-        text = Text("\n").join([*rows.values(), Text(" " * LABEL_WIDTH + axis, style="dim"), legend])
+        text = Text("\n").join(
+            [*rows.values(), Text(" " * LABEL_WIDTH + axis, style="dim"), legend]
+        )
         text.no_wrap = True
         text.overflow = "crop"
         self.update(text)
