@@ -82,7 +82,8 @@ def simulate(
 
     table = Table("strategy", "positives / 100 labels [95% CI]", "target LOCO F1 start",
                   "end [95% CI]", "F1 gain / 100 labels [CI]",
-                  title=f"simulation ({run.mode} oracle, {len(run.result.targets)} targets)")  # fmt: skip
+                  title=f"simulation ({run.mode} oracle, {len(run.result.targets)} targets)",
+                  )  # fmt: skip
     for name, s in data["strategies"].items():
         table.add_row(
             name,

@@ -61,7 +61,7 @@ class SimulationResult:
     config: SimulationConfig
 
     def summary(self) -> dict[str, Any]:
-        """Per strategy: positives per 100 labels and target LOCO F1, with intervals across seeds."""
+        """Per strategy: positives per 100 labels and target LOCO F1, intervals across seeds."""
         t = self.trajectory
         out: dict[str, Any] = {}
         last = t["round"].max()

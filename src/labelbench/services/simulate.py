@@ -103,7 +103,7 @@ def run_simulation(
         rng = np.random.default_rng(0)
         positives = np.flatnonzero(in_target & (y == 1))
         chosen = rng.choice(
-            positives, size=int(round(len(positives) * withhold_share)), replace=False
+            positives, size=round(len(positives) * withhold_share), replace=False
         )
         y = y.copy()
         y[chosen] = 0.0
