@@ -67,13 +67,13 @@ def test_all_gates_pass() -> None:
 
 
 def test_failures_are_reported_with_detail() -> None:
-    deltas = [delta(c, 0.05) for c in WATCH_LIST[:9]] + [delta("US", -0.08), delta("KW", -0.20, n=13)]
+    deltas = [delta(c, 0.05) for c in WATCH_LIST[:9]] + [delta("US", -0.08), delta("PK", -0.20, n=13)]
     results = by_name(evaluate_gates(comparison(deltas, median=0.84)))
     assert results[LOCO_MEDIAN].passed is False
     assert results[WATCH_LIST_GATE].passed is False and results[WATCH_LIST_GATE].value == 9
     reg = results[MAX_REGRESSION]
     assert reg.passed is False and "US" in reg.detail
-    assert "small-n drops not gated" in reg.detail and "KW" in reg.detail
+    assert "small-n drops not gated" in reg.detail and "PK" in reg.detail
     assert not gates_passed(list(results.values()))
 
 

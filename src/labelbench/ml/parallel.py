@@ -25,7 +25,7 @@ from labelbench.errors import ConfigError
 
 
 @contextmanager
-def parallel_backend_for(dask_scheduler: str | None) -> Iterator[None]:
+def parallel_backend_for(dask_scheduler: str | None, *, timeout: str = "10s") -> Iterator[None]:
     """Run joblib work inside the block on ``dask_scheduler`` (None: leave the local backend).
 
     Connects a ``distributed.Client`` for the duration of the block and closes it afterwards
@@ -41,7 +41,7 @@ def parallel_backend_for(dask_scheduler: str | None) -> Iterator[None]:
             "Dask scheduling needs the 'dask' extra: pip install 'labelbench[dask]'"
         ) from exc
     try:
-        client = Client(dask_scheduler, timeout="10s", set_as_default=False)
+        client = Client(dask_scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(
             f"cannot reach Dask scheduler {dask_scheduler}: {type(exc).__name__}"
