@@ -21,6 +21,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ def load_demo_samples(scale: int) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def synthetic_samples(scale: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
-    """Stand-in with the demo world's shape: ~4,200 rows x scale, 130 countries, heavy-tailed sizes."""
+    """Stand-in shaped like the demo world: ~4,200 x scale rows, 130 heavy-tailed countries."""
     from sklearn.datasets import make_classification
 
     rng = np.random.default_rng(seed)
@@ -69,32 +70,70 @@ def synthetic_samples(scale: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Serie
 
 def naive_reference(
     X: pd.DataFrame, y: pd.Series, max_folds: int | None
-) -> tuple[float, int, int, float]:
-    """Serial stacked LOCO with the exact engine, everything refit: (seconds, timed, total, median F1)."""
+) -> tuple[float, float, int, int, float]:
+    """Serial stacked LOCO, exact engine, all refit: (wall s, CPU s, timed, total, median F1)."""
     from sklearn.metrics import f1_score
 
     spec = PipelineSpec(pipeline="stacked", engine="exact")
     countries = X["country"].to_numpy()
     yv = y.to_numpy()
-    held = [c for c in sorted(set(countries)) if 0 < yv[countries == c].sum() < (countries == c).sum()]
-    timed = held if max_folds is None else list(np.random.default_rng(0).permutation(held)[:max_folds])
+    held = [
+        c for c in sorted(set(countries)) if 0 < yv[countries == c].sum() < (countries == c).sum()
+    ]
+    timed = (
+        held if max_folds is None else list(np.random.default_rng(0).permutation(held)[:max_folds])
+    )
     f1s = []
     start = time.perf_counter()
+    cpu = time.process_time()
     for c in timed:
         test = countries == c
         model = make_model(spec).fit(X[~test], yv[~test].astype(int))
         f1s.append(f1_score(yv[test], model.predict_proba(X[test])[:, 1] >= 0.5, zero_division=0))
     seconds = time.perf_counter() - start
-    return seconds, len(timed), len(held), float(np.median(f1s))
+    cpu = time.process_time() - cpu
+    return seconds, cpu, len(timed), len(held), float(np.median(f1s))
+
+
+def table_cells(r: dict[str, Any], suffix: str = "_s") -> list[str]:
+    """One markdown table row of the results (wall seconds, or CPU with ``suffix="_cpu_s"``)."""
+
+    def num(key: str, fmt: str = "{:.1f}") -> str:
+        return fmt.format(r[key]) if key in r else "-"
+
+    def ratio(engine: str) -> str:
+        if f"naive{suffix}" in r and f"{engine}{suffix}" in r:
+            return f"{r[f'naive{suffix}'] / r[f'{engine}{suffix}']:.1f}x"
+        return "-"
+
+    naive = num(f"naive{suffix}") + ("*" if r.get("naive_extrapolated") else "")
+    return [
+        str(r["scale"]),
+        str(r["samples"]),
+        naive,
+        num(f"exact{suffix}"),
+        num(f"fast{suffix}"),
+        ratio("exact"),
+        ratio("fast"),
+        num("naive_median_f1_timed", "{:.4f}"),
+        num("exact_median_f1", "{:.4f}"),
+        num("fast_median_f1", "{:.4f}"),
+    ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scales", type=int, nargs="+", default=[1])
     parser.add_argument("--synthetic", action="store_true", help="use the synthetic stand-in data")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--naive-folds", type=int, default=None,
-                        help="time the naive reference on this many folds and extrapolate")
+    parser.add_argument(
+        "--naive-folds",
+        type=int,
+        default=None,
+        help="time the naive reference on this many folds and extrapolate",
+    )
     parser.add_argument("--skip-exact", action="store_true")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--n-boot", type=int, default=1000)
@@ -106,46 +145,72 @@ def main() -> None:
         X, y = synthetic_samples(scale) if args.synthetic else load_demo_samples(scale)
         load_s = time.perf_counter() - t0
         n_c = X["country"].nunique()
-        print(f"scale {scale}: {len(X)} samples, {int(y.sum())} positive, {n_c} countries "
-              f"({'synthetic' if args.synthetic else 'demo world'}, loaded in {load_s:.1f}s)", flush=True)
-        row: dict[str, object] = {"scale": scale, "samples": len(X), "countries": n_c}
+        print(
+            f"scale {scale}: {len(X)} samples, {int(y.sum())} positive, {n_c} countries "
+            f"({'synthetic' if args.synthetic else 'demo world'}, loaded in {load_s:.1f}s)",
+            flush=True,
+        )
+        row: dict[str, Any] = {"scale": scale, "samples": len(X), "countries": n_c}
         for engine in ("fast", "exact"):
             if engine == "exact" and args.skip_exact:
                 continue
             spec = PipelineSpec(pipeline="stacked", engine=engine)
             res = loco_evaluate(spec, X, y, y, n_jobs=args.n_jobs, n_boot=args.n_boot)
             row[f"{engine}_s"] = res.elapsed_seconds
+            row[f"{engine}_cpu_s"] = res.cpu_seconds
             row[f"{engine}_median_f1"] = res.loco_median_f1
             row[f"{engine}_mean_f1"] = res.loco_mean_f1
             row[f"{engine}_strat_auc"] = res.stratified_auc
-            print(f"  labelbench {engine:5s}: {res.elapsed_seconds:8.1f}s  LOCO median F1 "
-                  f"{res.loco_median_f1:.4f}  mean {res.loco_mean_f1:.4f}  "
-                  f"strat F1 {res.stratified_f1:.4f} AUC {res.stratified_auc:.4f}  "
-                  f"({res.loco_countries} countries)", flush=True)
+            print(
+                f"  labelbench {engine:5s}: {res.elapsed_seconds:8.1f}s wall, "
+                f"{res.cpu_seconds:7.1f}s CPU  LOCO median F1 "
+                f"{res.loco_median_f1:.4f}  mean {res.loco_mean_f1:.4f}  "
+                f"strat F1 {res.stratified_f1:.4f} AUC {res.stratified_auc:.4f}  "
+                f"({res.loco_countries} countries)",
+                flush=True,
+            )
         if not args.skip_naive:
-            secs, timed, total, med = naive_reference(X, y, args.naive_folds)
+            secs, cpu, timed, total, med = naive_reference(X, y, args.naive_folds)
             est = secs * total / timed
-            row.update(naive_s=est, naive_timed_folds=timed, naive_total_folds=total,
-                       naive_median_f1_timed=med, naive_extrapolated=timed < total)
-            note = f"measured {secs:.1f}s on {timed}/{total} folds, extrapolated" if timed < total else "measured"
-            print(f"  naive serial   : {est:8.1f}s  ({note}; median F1 over timed folds {med:.4f})", flush=True)
+            row["naive_cpu_s"] = cpu * total / timed
+            row.update(
+                naive_s=est,
+                naive_timed_folds=timed,
+                naive_total_folds=total,
+                naive_median_f1_timed=med,
+                naive_extrapolated=timed < total,
+            )
+            note = (
+                f"measured {secs:.1f}s on {timed}/{total} folds, extrapolated"
+                if timed < total
+                else "measured"
+            )
+            print(
+                f"  naive serial   : {est:8.1f}s wall, {row['naive_cpu_s']:7.1f}s CPU  "
+                f"({note}; median F1 over timed folds {med:.4f})",
+                flush=True,
+            )
         rows.append(row)
 
-    print("\n| scale | samples | naive s | exact s | fast s | naive/exact | naive/fast | median F1 exact | median F1 fast |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    header = "scale | samples | naive s | exact s | fast s | naive/exact | naive/fast"
+    print(f"\n| {header} | median F1 naive | median F1 exact | median F1 fast |")
+    print("|---" * 10 + "|")
     for r in rows:
-        def f(key: str, fmt: str = "{:.1f}") -> str:
-            return fmt.format(r[key]) if key in r else "-"
-        ratio_e = f"{r['naive_s'] / r['exact_s']:.1f}x" if "naive_s" in r and "exact_s" in r else "-"
-        ratio_f = f"{r['naive_s'] / r['fast_s']:.1f}x" if "naive_s" in r and "fast_s" in r else "-"
-        naive = f("naive_s") + ("*" if r.get("naive_extrapolated") else "")
-        print(f"| {r['scale']} | {r['samples']} | {naive} | {f('exact_s')} | {f('fast_s')} | {ratio_e} | "
-              f"{ratio_f} | {f('exact_median_f1', '{:.4f}')} | {f('fast_median_f1', '{:.4f}')} |")
+        print("| " + " | ".join(table_cells(r)) + " |")
+    print("\nSame table in CPU seconds (independent of other load on the machine):")
+    print(f"| {header} | median F1 naive | median F1 exact | median F1 fast |")
+    print("|---" * 10 + "|")
+    for r in rows:
+        print("| " + " | ".join(table_cells(r, suffix="_cpu_s")) + " |")
     if any(r.get("naive_extrapolated") for r in rows):
         print("* naive time extrapolated from a subset of folds (see above)")
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"bench_loco_{time.strftime('%Y%m%d_%H%M%S')}.json"
-    meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "synthetic": args.synthetic}
+    meta = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "synthetic": args.synthetic,
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"\nwrote {out}")
 

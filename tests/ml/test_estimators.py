@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,6 @@ from labelbench.ml.estimators import (
     make_model,
     spec_of,
 )
-
 
 
 @pytest.fixture(autouse=True)
@@ -46,9 +46,14 @@ def samples(seed: int = 0, per_country: int = 25) -> tuple[pd.DataFrame, np.ndar
     return frame, y
 
 
-def stacked_spec(**kw: object) -> PipelineSpec:
+def stacked_spec(**kw: Any) -> PipelineSpec:
     return PipelineSpec(
-        pipeline="stacked", engine="fast", base_params=FAST_BASE, head_params=FAST_HEAD, n_anchors=30, **kw
+        pipeline="stacked",
+        engine="fast",
+        base_params=FAST_BASE,
+        head_params=FAST_HEAD,
+        n_anchors=30,
+        **kw,
     )
 
 

@@ -51,7 +51,14 @@ def samples(seed: int = 0, per_country: int = 25) -> tuple[pd.DataFrame, pd.Seri
 
 
 def stacked_spec() -> PipelineSpec:
-    return PipelineSpec(pipeline="stacked", engine="fast", base_params=FAST, head_params={"max_iter": 5}, n_anchors=30, inner_folds=2)
+    return PipelineSpec(
+        pipeline="stacked",
+        engine="fast",
+        base_params=FAST,
+        head_params={"max_iter": 5},
+        n_anchors=30,
+        inner_folds=2,
+    )
 
 
 @pytest.mark.parametrize(("engine", "params"), [("fast", FAST), ("exact", {"n_estimators": 10})])
@@ -60,7 +67,12 @@ def test_base_loco_equals_sklearn_logo(engine: str, params: dict[str, Any]) -> N
     spec = PipelineSpec(engine=engine, base_params=params)
     res = loco_evaluate(spec, X, y, y, n_boot=50)
     ref = cross_val_predict(
-        make_model(spec), X, y.astype(int), groups=X["country"], cv=LeaveOneGroupOut(), method="predict_proba"
+        make_model(spec),
+        X,
+        y.astype(int),
+        groups=X["country"],
+        cv=LeaveOneGroupOut(),
+        method="predict_proba",
     )[:, 1]
     ref_s = pd.Series(ref, index=X.index)
     preds = res.predictions
@@ -101,18 +113,23 @@ def test_stacker_never_sees_in_sample_predictions(monkeypatch: pytest.MonkeyPatc
     fits: list[tuple[np.ndarray, np.ndarray]] = []
 
     class SpyStacker(LogisticRegression):
-        def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SpyStacker:  # type: ignore[override]
+        def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SpyStacker:
             fits.append((np.asarray(X).copy(), np.asarray(y).copy()))
             return super().fit(X, y, sample_weight)
 
     monkeypatch.setattr(estimators, "make_stacker", lambda params, rs: SpyStacker())
     # Control: fitted in-sample the spy reports 1 on every training row, so zeros mean "unseen".
-    assert (Memorizer().fit(X[list(FEATURES)].to_numpy(), y).predict_proba(X[list(FEATURES)].to_numpy())[:, 1] == 1).all()
+    assert (
+        Memorizer()
+        .fit(X[list(FEATURES)].to_numpy(), y)
+        .predict_proba(X[list(FEATURES)].to_numpy())[:, 1]
+        == 1
+    ).all()
 
     spec = PipelineSpec(pipeline="stacked", engine="spy", n_anchors=30, inner_folds=2)
     res = loco_evaluate(spec, X, y, y, n_boot=10)
     # Stratified folds are scheduled first: one standalone StackedClassifier.fit each.
-    strat_fits, loco_fits = fits[:5], fits[5:]
+    loco_fits = fits[5:]
     assert len(loco_fits) == res.loco_countries
     for Z, _ in fits:
         # Column 0 = base proba, the rest = gated head probas: all from models blind to the row.
@@ -128,7 +145,9 @@ def test_stacker_never_sees_in_sample_predictions(monkeypatch: pytest.MonkeyPatc
 def test_stacked_loco_parts_and_serialisation() -> None:
     X, y = samples()
     calls: list[tuple[int, int]] = []
-    res = loco_evaluate(stacked_spec(), X, y, y, n_boot=100, progress=lambda d, t: calls.append((d, t)))
+    res = loco_evaluate(
+        stacked_spec(), X, y, y, n_boot=100, progress=lambda d, t: calls.append((d, t))
+    )
     assert calls[-1][0] == calls[-1][1] and len(calls) == calls[-1][1]
     preds = res.predictions
     assert set(preds.index) == set(X.index)
@@ -140,14 +159,43 @@ def test_stacked_loco_parts_and_serialisation() -> None:
     assert preds.loc[preds["country"] == "CN", "proba_cluster"].isna().all()
     # Outer-fold base parts are exactly a standalone base fit on the other countries.
     train = X["country"] != "KW"
-    base = estimators.fit_engine("fast", "base", FAST, 0, estimators.feature_matrix(X[train]), y[train].to_numpy().astype(int))
+    base = estimators.fit_engine(
+        "fast",
+        "base",
+        FAST,
+        0,
+        estimators.feature_matrix(X[train]),
+        y[train].to_numpy().astype(int),
+    )
     kw = preds[preds["country"] == "KW"]
-    np.testing.assert_allclose(kw["proba_base"], estimators.positive_proba(base, estimators.feature_matrix(X.loc[kw.index])))
+    np.testing.assert_allclose(
+        kw["proba_base"],
+        estimators.positive_proba(base, estimators.feature_matrix(X.loc[kw.index])),
+    )
     data = json.loads(json.dumps(res.to_dict(include_predictions=True)))
-    for key in ("loco_median_f1", "loco_mean_f1", "stratified_f1", "stratified_auc", "loco_countries", "skipped"):
+    for key in (
+        "loco_median_f1",
+        "loco_mean_f1",
+        "stratified_f1",
+        "stratified_auc",
+        "loco_countries",
+        "skipped",
+    ):
         assert key in data
     per = data["countries"]["KW"]
-    assert set(per) >= {"f1", "precision", "recall", "auc", "n", "positives", "ci_low", "ci_high", "small_n", "threshold", "f1_at_threshold"}
+    assert set(per) >= {
+        "f1",
+        "precision",
+        "recall",
+        "auc",
+        "n",
+        "positives",
+        "ci_low",
+        "ci_high",
+        "small_n",
+        "threshold",
+        "f1_at_threshold",
+    }
     assert per["small_n"] is True  # 25 < 30
     assert len(res.stratified_predictions) == len(X)
 
@@ -160,7 +208,9 @@ def test_train_and_eval_labels_are_separate_and_skips_are_explained() -> None:
     y_eval[X["country"] == "FR"] = 0.0  # single class
     y_eval.iloc[(X["country"] == "DE").to_numpy().nonzero()[0][1:]] = np.nan  # one scored row
     y_eval[X["country"] == "BR"] = np.nan  # not scored at all
-    res = loco_evaluate(PipelineSpec(engine="fast", base_params=FAST), X, y_train, y_eval, n_boot=10)
+    res = loco_evaluate(
+        PipelineSpec(engine="fast", base_params=FAST), X, y_train, y_eval, n_boot=10
+    )
     assert "JO" in res.countries
     assert res.skipped["FR"].startswith("single class")
     assert res.skipped["DE"].startswith("too few samples")
@@ -190,14 +240,19 @@ def test_threshold_fitting_and_shrinkage() -> None:
     preds = shrunk.predictions
     for c, m in shrunk.countries.items():
         rows = preds["country"] == c
-        t_hat = f1_optimal_threshold(preds.loc[rows, "y"].to_numpy(), preds.loc[rows, "proba"].to_numpy())
+        t_hat = f1_optimal_threshold(
+            preds.loc[rows, "y"].to_numpy(), preds.loc[rows, "proba"].to_numpy()
+        )
         assert m.threshold == pytest.approx(shrunk_threshold(t_hat, m.n, t_glob, 30))
         assert raw.countries[c].threshold == pytest.approx(t_hat)
         assert shrunk.thresholds.for_country(c) == m.threshold
         # Infinite shrinkage: every OOF threshold is the global one fitted without the country.
         others = preds["country"] != c
-        t_other = f1_optimal_threshold(preds.loc[others, "y"].to_numpy(), preds.loc[others, "proba"].to_numpy())
+        t_other = f1_optimal_threshold(
+            preds.loc[others, "y"].to_numpy(), preds.loc[others, "proba"].to_numpy()
+        )
         fp = frozen.predictions
+        assert t_other is not None
         np.testing.assert_allclose(fp.loc[fp["country"] == c, "threshold_oof"], t_other, atol=1e-6)
     assert shrunk.thresholds.for_country("ZZ") == t_glob
 
@@ -234,8 +289,12 @@ def test_classify_and_compare() -> None:
     assert classify_delta(-0.10, -0.2, -0.01, 0.02) == "regressed"
 
     X, y = samples()
-    prod = loco_evaluate(PipelineSpec(engine="fast", base_params={"max_iter": 3}), X, y, y, n_boot=10)
-    cand = loco_evaluate(PipelineSpec(engine="fast", base_params={"max_iter": 30}), X, y, y, n_boot=10)
+    prod = loco_evaluate(
+        PipelineSpec(engine="fast", base_params={"max_iter": 3}), X, y, y, n_boot=10
+    )
+    cand = loco_evaluate(
+        PipelineSpec(engine="fast", base_params={"max_iter": 30}), X, y, y, n_boot=10
+    )
     same = compare(prod, prod, n_boot=100)
     assert all(d.delta == 0 and d.status == "flat" for d in same.deltas.values())
     cmp = compare(prod, cand, n_boot=300, seed=3)
@@ -249,7 +308,9 @@ def test_classify_and_compare() -> None:
     assert not first.has_production and not first.deltas
     y_other = y.copy()
     y_other.iloc[0] = 1 - y_other.iloc[0]
-    other = loco_evaluate(PipelineSpec(engine="fast", base_params={"max_iter": 3}), X, y, y_other, n_boot=10)
+    other = loco_evaluate(
+        PipelineSpec(engine="fast", base_params={"max_iter": 3}), X, y, y_other, n_boot=10
+    )
     with pytest.raises(InputError):
         compare(other, cand)
 

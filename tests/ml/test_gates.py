@@ -19,6 +19,7 @@ from labelbench.ml.gates import (
     MAX_REGRESSION,
     WATCH_LIST_GATE,
     GatePolicy,
+    GateResult,
     evaluate_gates,
     gates_passed,
 )
@@ -45,16 +46,22 @@ def result(median: float) -> LocoResult:
     )
 
 
-def delta(country: str, d: float, *, n: int = 40, ci: tuple[float, float] | None = None) -> CountryDelta:
+def delta(
+    country: str, d: float, *, n: int = 40, ci: tuple[float, float] | None = None
+) -> CountryDelta:
     lo, hi = ci if ci is not None else (d - 0.02, d + 0.02)
-    return CountryDelta(country, n, n < 30, 0.5, 0.5 + d, d, lo, hi, classify_delta(d, lo, hi, 0.02))
+    return CountryDelta(
+        country, n, n < 30, 0.5, 0.5 + d, d, lo, hi, classify_delta(d, lo, hi, 0.02)
+    )
 
 
 def comparison(deltas: list[CountryDelta], median: float = 0.9) -> Comparison:
-    return Comparison(result(0.86), result(median), {d.country: d for d in deltas}, [], 0.02, 100, 0)
+    return Comparison(
+        result(0.86), result(median), {d.country: d for d in deltas}, [], 0.02, 100, 0
+    )
 
 
-def by_name(results: list) -> dict:
+def by_name(results: list[GateResult]) -> dict[str, GateResult]:
     return {r.name: r for r in results}
 
 
@@ -67,7 +74,10 @@ def test_all_gates_pass() -> None:
 
 
 def test_failures_are_reported_with_detail() -> None:
-    deltas = [delta(c, 0.05) for c in WATCH_LIST[:9]] + [delta("US", -0.08), delta("PK", -0.20, n=13)]
+    deltas = [delta(c, 0.05) for c in WATCH_LIST[:9]] + [
+        delta("US", -0.08),
+        delta("PK", -0.20, n=13),
+    ]
     results = by_name(evaluate_gates(comparison(deltas, median=0.84)))
     assert results[LOCO_MEDIAN].passed is False
     assert results[WATCH_LIST_GATE].passed is False and results[WATCH_LIST_GATE].value == 9

@@ -52,7 +52,11 @@ async def test_positive_label_records_the_fingerprint_seen_and_serves_the_next_i
         second = shown(app)
         assert second.sample_id != first.sample_id
         [label] = labels(tui_ws, ANALYST)
-        assert (label.sample_id, label.verdict, label.event) == (first.sample_id, "positive", "decision")
+        assert (label.sample_id, label.verdict, label.event) == (
+            first.sample_id,
+            "positive",
+            "decision",
+        )
         assert label.evidence_fingerprint == first.fingerprint
         assert label.seconds_spent is not None and label.seconds_spent >= 0
         assert screen(app).history[-1].sample_id == first.sample_id
@@ -167,7 +171,11 @@ async def test_left_and_right_walk_through_this_sessions_decisions(tui_ws: Works
         await pilot.press("u")
         await settle(pilot)
         assert shown(app).sample_id == decided[1]
-        assert [lab.verdict for lab in labels(tui_ws, ANALYST)] == ["positive", "negative", "unsure"]
+        assert [lab.verdict for lab in labels(tui_ws, ANALYST)] == [
+            "positive",
+            "negative",
+            "unsure",
+        ]
         assert screen(app).history[0].verdict == "unsure"
         await pilot.press("right")
         await settle(pilot)

@@ -19,8 +19,9 @@ def dispute(ws: Workspace) -> int:
     alice.start()
     view = alice.next_item()
     assert view is not None and view.item is not None
-    alice.decide(view.sample_id, "positive", fingerprint_seen=view.fingerprint,
-                 item_id=view.item.item_id)
+    alice.decide(
+        view.sample_id, "positive", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+    )
     bob = LabellingService(ws, "bob")
     bob.start()
     bob.decide(view.sample_id, "negative", fingerprint_seen=view.fingerprint)
@@ -54,8 +55,7 @@ async def test_lead_adjudicates_a_disagreement(tui_ws: Workspace) -> None:
 @run_async
 async def test_review_with_country_filter_and_nothing_to_do(tui_ws: Workspace) -> None:
     dispute(tui_ws)
-    app = create_app(tui_ws, analyst="lead", mode="review", countries=["DE"],
-                     retry_delays=(0.0,))
+    app = create_app(tui_ws, analyst="lead", mode="review", countries=["DE"], retry_delays=(0.0,))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table: DataTable[Any] = app.screen.query_one("#disputes", DataTable)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -26,8 +27,6 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Non
         asyncio.run(fn(*args, **kwargs))
 
     return wrapper
-
-
 
 
 def labels(ws: Workspace, analyst: str | None = None) -> list[Label]:
@@ -69,8 +68,6 @@ async def settle(pilot: Pilot[object]) -> None:
             if not any(w.is_running for w in app.workers):
                 return
             continue
-        try:
+        with contextlib.suppress(WorkerFailed):
             await app.workers.wait_for_complete(running)
-        except WorkerFailed:
-            pass
     raise AssertionError("workers did not settle")

@@ -21,7 +21,7 @@ def simulate(
     batch_size: Annotated[int, typer.Option(min=1, help="Labels per round.")] = 50,
     seeds: Annotated[int, typer.Option(min=1, help="Repetitions with different seeds.")] = 5,
     countries: Annotated[
-        str | None, typer.Option(help="Target countries (default: as `queue build`).")
+        str | None, typer.Option(help="Target countries (default: the watch list).")
     ] = None,
     mode: Annotated[
         str,

@@ -86,7 +86,7 @@ def _atomic_write(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -159,7 +159,8 @@ def read_manifest(path: str | Path) -> tuple[Path, Path, dict[str, Any]]:
         raise ModelError(f"foreign bundle: {manifest_path} is not a {FORMAT} manifest")
     if manifest.get("bundle_file") != bundle_path.name:
         raise ModelError(
-            f"manifest {manifest_path} describes {manifest.get('bundle_file')!r}, not {bundle_path.name}"
+            f"manifest {manifest_path} describes {manifest.get('bundle_file')!r}, "
+            f"not {bundle_path.name}"
         )
     return bundle_path, manifest_path, manifest
 

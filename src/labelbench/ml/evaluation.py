@@ -2,17 +2,18 @@
 
 How LOCO stays fast without leaking
 -----------------------------------
-Per held-out country ``c`` the only models that *must* be refitted are the base model and the head
-of ``c``'s own cluster (the heads of other clusters are gated to 0 for ``c``'s rows, so they never
-touch its score). The stacker, however, needs out-of-fold predictions for every training row, from
-models that saw neither that row's country nor ``c``. Refitting an inner ``GroupKFold`` per outer fold
-(what :class:`~labelbench.ml.estimators.StackedClassifier` does when fitted on its own) costs
-``inner_folds`` full fits per country. Instead the countries are split once into
+Per held-out country ``c`` the only models that *must* be refitted are the base model and the
+head of ``c``'s own cluster (the heads of other clusters are gated to 0 for ``c``'s rows, so they
+never touch its score). The stacker, however, needs out-of-fold predictions for every training
+row, from models that saw neither that row's country nor ``c``. Refitting an inner ``GroupKFold``
+per outer fold (what :class:`~labelbench.ml.estimators.StackedClassifier` does when fitted on its
+own) costs ``inner_folds`` full fits per country. Instead the countries are split once into
 ``G = 2 * inner_folds`` size-balanced groups and one "pair model" (base + all heads) is fitted per
-unordered pair of groups ``{a, b}`` on everything outside ``a`` and ``b``. For held-out ``c`` in group
-``b`` the stacker input of a row in group ``a`` comes from pair model ``{a, b}``: it excluded the row's
-country *and* ``c``. Every pair model trains on ``1 - 2/G = 1 - 1/inner_folds`` of the data, the same
-share as an inner fold of the standalone estimator, and the ``G(G+1)/2`` pair models are shared by all
+unordered pair of groups ``{a, b}`` on everything outside ``a`` and ``b``. For held-out ``c`` in
+group ``b`` the stacker input of a row in group ``a`` comes from pair model ``{a, b}``: it excluded
+the row's country *and* ``c``. Every pair model trains on ``1 - 2/G = 1 - 1/inner_folds`` of the
+data, the same share as an inner fold of the standalone estimator, and the ``G(G+1)/2`` pair models
+are shared by all
 outer folds. The stacker itself is fitted per outer fold, and so are the per-country thresholds
 (from the OOF predictions of the country's other threshold folds and of the other countries).
 Consequence: the LOCO base and own-head parts equal a standalone fit on the training countries
@@ -63,7 +64,7 @@ def _f1_from_counts(tp: NDArray[Any], fp: NDArray[Any], fn: NDArray[Any]) -> Flo
 
 
 def binary_scores(y: NDArray[Any], pred: NDArray[Any]) -> tuple[float, float, float]:
-    """(F1, precision, recall) of boolean predictions; 0 where undefined (sklearn's zero_division=0).
+    """(F1, precision, recall) of boolean predictions; 0 where undefined (zero_division=0).
 
     Plain counting: sklearn's metric functions cost ~5 ms of validation per call, which adds up
     over hundreds of countries and thresholds.
@@ -140,7 +141,7 @@ def f1_optimal_threshold(y: NDArray[Any], p: NDArray[Any]) -> float | None:
 
 
 def shrunk_threshold(t_hat: float | None, n: int, t_global: float, k: float) -> float:
-    """``(n * t_hat + k * t_global) / (n + k)``; the global threshold when ``t_hat`` is undefined."""
+    """``(n * t_hat + k * t_global) / (n + k)``; the global threshold if ``t_hat`` is undefined."""
     if t_hat is None or n + k <= 0:
         return t_global
     return (n * t_hat + k * t_global) / (n + k)
@@ -234,6 +235,8 @@ class LocoResult:
     seed: int
     small_n: int
     elapsed_seconds: float = 0.0
+    #: CPU time of all fold tasks plus the in-process work: the cost independent of other load.
+    cpu_seconds: float = 0.0
 
     @property
     def loco_countries(self) -> int:
@@ -256,6 +259,7 @@ class LocoResult:
             "seed": self.seed,
             "small_n": self.small_n,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
         }
         if include_predictions:
             out["predictions"] = _frame_records(self.predictions)
@@ -312,7 +316,7 @@ def _outer_task(spec: PipelineSpec, d: _Data, train: IntArray, test: IntArray) -
             n_anchors=spec.n_anchors,
             anchor_labels=spec.anchor_labels,
             random_state=spec.random_state,
-            only=k,
+            only={k},
         )
         p_head = est.own_head_proba(heads, d.X[test], d.codes[test])
     return {"test": test, "p_base": p_base, "p_head": p_head}
@@ -332,6 +336,7 @@ def _pair_task(spec: PipelineSpec, d: _Data, train: IntArray, target: IntArray) 
         n_anchors=spec.n_anchors,
         anchor_labels=spec.anchor_labels,
         random_state=spec.random_state,
+        only=set(d.codes[target].tolist()),
     )
     return {
         "target": target,
@@ -363,24 +368,31 @@ def _parallel_map(
     progress: ProgressFn | None,
     done: int,
     total: int,
-) -> tuple[dict[Any, Any], int]:
-    """Run ``(key, fn, args)`` calls with joblib (whatever backend is active), reporting progress."""
+) -> tuple[dict[Any, Any], int, float]:
+    """Run ``(key, fn, args)`` calls with joblib (the active backend), reporting progress.
+
+    Returns the results by key, the progress count and the CPU seconds the tasks used.
+    """
     threads = _threads_per_worker(n_jobs)
     out: dict[Any, Any] = {}
-    gen: Iterable[tuple[Any, Any]] = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_keyed)(key, threads, fn, *args) for key, fn, args in calls
-    )
-    for key, value in gen:
+    cpu = 0.0
+    gen: Iterable[tuple[Any, Any, float]] = Parallel(
+        n_jobs=n_jobs, return_as="generator_unordered"
+    )(delayed(_keyed)(key, threads, fn, *args) for key, fn, args in calls)
+    for key, value, seconds in gen:
         out[key] = value
+        cpu += seconds
         done += 1
         if progress is not None:
             progress(done, total)
-    return out, done
+    return out, done, cpu
 
 
-def _keyed(key: Any, threads: int, fn: Callable[..., Any], *args: Any) -> tuple[Any, Any]:
+def _keyed(key: Any, threads: int, fn: Callable[..., Any], *args: Any) -> tuple[Any, Any, float]:
+    start = time.thread_time()
     with threadpool_limits(limits=threads):
-        return key, fn(*args)
+        value = fn(*args)
+    return key, value, time.thread_time() - start
 
 
 # --------------------------------------------------------------------------- input checks
@@ -434,6 +446,7 @@ def loco_evaluate(
     see :mod:`labelbench.ml.parallel`) distributes them.
     """
     started = time.perf_counter()
+    main_cpu = time.process_time()
     Xf = est.feature_matrix(X)
     countries = est.countries_of(X)
     ytr = _labels(y_train, X, "y_train")
@@ -516,7 +529,9 @@ def loco_evaluate(
 
     total = len(calls) + (1 if spec.pipeline == "stacked" else 0)
     try:
-        results, done = _parallel_map(calls, n_jobs, progress, 0, total)
+        phase_cpu = time.process_time()
+        results, done, task_cpu = _parallel_map(calls, n_jobs, progress, 0, total)
+        main_cpu += time.process_time() - phase_cpu  # dispatching (or in-process tasks) not twice
     except (InputError, ModelError):
         raise
     except ValueError as exc:  # an engine refused the data (e.g. NaN features)
@@ -624,6 +639,7 @@ def loco_evaluate(
         seed=seed,
         small_n=small_n,
         elapsed_seconds=time.perf_counter() - started,
+        cpu_seconds=task_cpu + time.process_time() - main_cpu,
     )
 
 

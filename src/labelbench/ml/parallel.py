@@ -41,7 +41,7 @@ def parallel_backend_for(dask_scheduler: str | None, *, timeout: str = "10s") ->
             "Dask scheduling needs the 'dask' extra: pip install 'labelbench[dask]'"
         ) from exc
     try:
-        client = Client(dask_scheduler, timeout=timeout, set_as_default=False)
+        client = Client(dask_scheduler, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(
             f"cannot reach Dask scheduler {dask_scheduler}: {type(exc).__name__}"
@@ -50,4 +50,4 @@ def parallel_backend_for(dask_scheduler: str | None, *, timeout: str = "10s") ->
         with client.as_current(), parallel_config(backend="dask"):
             yield
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]

@@ -144,28 +144,52 @@ def _fit(spec: PipelineSpec, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> Any:
         return make_model(spec).fit(X, y.astype(int))
 
 
-def _heldout_f1(
+@dataclass
+class HeldOut:
+    """One LOCO round over the targets: F1 per country and out-of-country predictions."""
+
+    f1: dict[str, float]
+    parts: pd.DataFrame
+    """Per sample of a target country (index = row): proba, proba_base, proba_cluster, proba_stack."""
+
+
+def _heldout(
     spec: PipelineSpec, X: pd.DataFrame, y: np.ndarray[Any, Any], truth: np.ndarray[Any, Any],
     countries: np.ndarray[Any, Any], country: str,
-) -> float:  # fmt: skip
+) -> tuple[str, float, pd.DataFrame]:  # fmt: skip
     train = (countries != country) & ~np.isnan(y)
-    test = countries == country
+    test = np.flatnonzero(countries == country)
     model = _fit(spec, X[train], y[train])
     with threadpool_limits(limits=1):
-        p = model.predict_proba(X[test])[:, 1]
-    return float(binary_scores(truth[test].astype(int), p >= 0.5)[0])
+        parts = model.predict_parts(X.iloc[test])
+        parts["proba"] = model.predict_proba(X.iloc[test])[:, 1]
+    parts.index = test
+    t = truth[test].astype(int)
+    f1 = (
+        float(binary_scores(t, parts["proba"].to_numpy() >= 0.5)[0])
+        if np.unique(t).size == 2
+        else np.nan
+    )
+    return country, f1, parts
 
 
-def target_f1(
+def held_out_round(
     spec: PipelineSpec, X: pd.DataFrame, y: np.ndarray[Any, Any], truth: np.ndarray[Any, Any],
     targets: Sequence[str], n_jobs: int,
-) -> dict[str, float]:  # fmt: skip
-    """LOCO F1 of each target country (held out, trained on the rest with labels ``y``)."""
+) -> HeldOut:  # fmt: skip
+    """Hold out each target country in turn, train on the rest with labels ``y``.
+
+    The same models give the target's LOCO F1 against the oracle and the predictions used to
+    rank its pool in the next round: a model that trained on a day's own (incident) label would
+    just echo it, so in-sample probabilities cannot reveal a missed censorship day.
+    """
     countries = X["country"].to_numpy()
-    scores = Parallel(n_jobs=n_jobs)(
-        delayed(_heldout_f1)(spec, X, y, truth, countries, c) for c in targets
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_heldout)(spec, X, y, truth, countries, c) for c in targets
     )
-    return dict(zip(targets, scores, strict=True))
+    f1 = {c: score for c, score, _ in results}
+    parts = pd.concat([p for _, _, p in results]).sort_index()
+    return HeldOut(f1, parts)
 
 
 def simulate(
@@ -190,9 +214,6 @@ def simulate(
     targets = [c for c in targets if (countries == c).any()]
     if not targets:
         raise InputError("no target country has samples")
-    evaluable = [
-        c for c in targets if np.unique(oracle[countries == c]).size == 2
-    ]  # F1 needs both classes in the oracle
     X = samples[[*FEATURES, "country"]]
     base_pool = np.isin(countries, targets) if pool_mask is None else pool_mask.copy()
     total = 1 + len(config.seeds) * len(config.strategies) * config.rounds
@@ -206,29 +227,26 @@ def simulate(
         if progress is not None:
             progress(done, total)
 
-    start_f1 = target_f1(spec, X, y_start, oracle, evaluable, config.n_jobs)  # same for all runs
+    start = held_out_round(spec, X, y_start, oracle, targets, config.n_jobs)  # shared by all runs
     tick()
     for seed in config.seeds:
         for strategy in config.strategies:
             for c in targets:
-                rows.append(_row(strategy, seed, 0, c, 0, 0, start_f1.get(c, np.nan)))
+                rows.append(_row(strategy, seed, 0, c, 0, 0, start.f1.get(c, np.nan)))
             rng = np.random.default_rng(seed)
             y = y_start.astype(float).copy()
             pool = base_pool.copy()
             found_by: dict[str, int] = dict.fromkeys(targets, 0)
             labelled_by: dict[str, int] = dict.fromkeys(targets, 0)
+            current = start
             for rnd in range(1, config.rounds + 1):
-                trained = ~np.isnan(y)
-                model = _fit(spec, X[trained], y[trained])
-                idx = np.flatnonzero(pool)
+                idx = np.flatnonzero(pool & np.isin(countries, targets))
                 cand = samples.iloc[idx].copy()
-                with threadpool_limits(limits=1):
-                    parts = model.predict_parts(X.iloc[idx])
-                    cand["proba"] = model.predict_proba(X.iloc[idx])[:, 1]
-                for col in ("proba_base", "proba_cluster", "proba_stack"):
-                    cand[col] = parts[col].to_numpy()
+                preds = current.parts.loc[idx]
+                for col in ("proba", "proba_base", "proba_cluster", "proba_stack"):
+                    cand[col] = preds[col].to_numpy()
                 cand["threshold"] = 0.5
-                cand["oof_proba"] = np.nan
+                cand["oof_proba"] = cand["proba"]
                 cand["rereview"] = False
                 positives = pd.Series(y == 1).groupby(countries).sum()
                 scores = score_candidates(
@@ -248,11 +266,12 @@ def simulate(
                         found_by[c] += 1
                 y[chosen] = oracle[chosen]
                 pool[chosen] = False
-                f1 = target_f1(spec, X, y, oracle, evaluable, config.n_jobs)
+                current = held_out_round(spec, X, y, oracle, targets, config.n_jobs)
                 for c in targets:
                     rows.append(
-                        _row(strategy, seed, rnd, c, found_by[c], labelled_by[c], f1.get(c, np.nan))
-                    )
+                        _row(strategy, seed, rnd, c, found_by[c], labelled_by[c],
+                             current.f1.get(c, np.nan))
+                    )  # fmt: skip
                 tick()
     trajectory = pd.DataFrame(rows)
     totals = trajectory.groupby(["strategy", "seed", "round"])["labelled"].transform("sum")

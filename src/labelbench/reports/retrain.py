@@ -53,7 +53,7 @@ def country_rows(data: dict[str, Any], countries: Sequence[str]) -> list[tuple[s
     cand = data["candidate"]["per_country"]
     prod = data["production"]["per_country"] if data["production"] else {}
     deltas = data.get("deltas", {})
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for c in countries:
         m = cand.get(c)
         if m is None:

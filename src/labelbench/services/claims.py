@@ -62,7 +62,7 @@ def claim_next(
         pick = pick.where(QueueItem.country.in_(countries))
     if skip_items:
         pick = pick.where(QueueItem.id.not_in(skip_items))
-    pick = (
+    first_free = (
         pick.order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -70,7 +70,7 @@ def claim_next(
     )
     claimed = session.execute(
         update(QueueItem)
-        .where(QueueItem.id == pick, _claimable(analyst, now))  # type: ignore[arg-type]
+        .where(QueueItem.id == first_free, _claimable(analyst, now))  # type: ignore[arg-type]
         .values(status="claimed", claimed_by=analyst, lease_expires_at=lease)
         .returning(QueueItem.id)
         .execution_options(synchronize_session=False)

@@ -161,7 +161,7 @@ def build_queue(
             update(QueueItem)
             .where(QueueItem.status.in_(("pending", "waiting")), QueueItem.country.in_(targets))
             .values(status="withdrawn")
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         build = QueueBuild(
             created_by=actor,
             strategy=strategy,

@@ -69,7 +69,10 @@ def run_simulation(
     if not 0 < withhold_share < 1:
         raise InputError("withhold share must be between 0 and 1")
     with ws.transaction(readonly=True) as session:
-        targets = target_countries(session, ws.settings, countries)
+        # Default targets: the watch list (the countries the mission is about). The queue's
+        # automatic rule (< K incident positives) selects most countries of a production-like
+        # world, which would make every round a 100-country LOCO.
+        targets = target_countries(session, ws.settings, countries or ws.settings.watch_list)
         frame = training_frame(session)
         has_truth = (session.scalar(select(func.count()).select_from(DemoTruth)) or 0) > 0
         truth = (
@@ -102,9 +105,7 @@ def run_simulation(
         oracle = np.where(np.isnan(y), -1, y).astype(int)
         rng = np.random.default_rng(0)
         positives = np.flatnonzero(in_target & (y == 1))
-        chosen = rng.choice(
-            positives, size=round(len(positives) * withhold_share), replace=False
-        )
+        chosen = rng.choice(positives, size=round(len(positives) * withhold_share), replace=False)
         y = y.copy()
         y[chosen] = 0.0
         hidden = len(chosen)

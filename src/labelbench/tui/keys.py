@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.keys import format_key
 
 from labelbench.errors import ConfigError
@@ -58,7 +58,7 @@ REVIEW_ACTIONS: tuple[KeyAction, ...] = (
 KNOWN_IDS: frozenset[str] = frozenset(a.id for a in (*LABEL_ACTIONS, *REVIEW_ACTIONS))
 
 
-def bindings(actions: tuple[KeyAction, ...]) -> list[Binding]:
+def bindings(actions: tuple[KeyAction, ...]) -> list[BindingType]:
     """Screen bindings for ``actions``.
 
     Priority bindings, because the evidence table (when focused) would otherwise swallow

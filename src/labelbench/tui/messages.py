@@ -14,18 +14,21 @@ from labelbench.services.labelling import Disagreement, Progress, SampleView, St
 
 
 class WorkerMessage(Message, bubble=False):
-    """Posted by a worker to the screen that owns it; screens handle their own, so no bubbling."""
+    """Posted by a worker to the screen that owns it; the screen handles it, so none bubbles.
+
+    (Textual resets ``bubble`` per subclass, hence ``bubble=False`` on every class below.)
+    """
 
 
 @dataclass
-class SessionStarted(WorkerMessage):
+class SessionStarted(WorkerMessage, bubble=False):
     """The batch was opened or resumed."""
 
     info: StartInfo
 
 
 @dataclass
-class ItemShown(WorkerMessage):
+class ItemShown(WorkerMessage, bubble=False):
     """An item to display; ``view`` None means the queue is empty."""
 
     view: SampleView | None
@@ -36,7 +39,7 @@ class ItemShown(WorkerMessage):
 
 
 @dataclass
-class Decided(WorkerMessage):
+class Decided(WorkerMessage, bubble=False):
     """A decision was committed."""
 
     sample_id: int
@@ -49,19 +52,19 @@ class Decided(WorkerMessage):
 
 
 @dataclass
-class Undone(WorkerMessage):
+class Undone(WorkerMessage, bubble=False):
     """The last decision was retracted (``sample_id`` None: nothing to undo)."""
 
     sample_id: int | None
 
 
 @dataclass
-class ProgressUpdated(WorkerMessage):
+class ProgressUpdated(WorkerMessage, bubble=False):
     progress: Progress
 
 
 @dataclass
-class ConnectionLost(WorkerMessage):
+class ConnectionLost(WorkerMessage, bubble=False):
     """A service call failed with a database error; the worker retries after ``delay``."""
 
     attempt: int
@@ -70,12 +73,12 @@ class ConnectionLost(WorkerMessage):
 
 
 @dataclass
-class ConnectionRestored(WorkerMessage):
+class ConnectionRestored(WorkerMessage, bubble=False):
     """A call succeeded after connection errors."""
 
 
 @dataclass
-class ClaimLost(WorkerMessage):
+class ClaimLost(WorkerMessage, bubble=False):
     """The lease on the shown item expired or another analyst took it."""
 
     item_id: int | None
@@ -83,7 +86,7 @@ class ClaimLost(WorkerMessage):
 
 
 @dataclass
-class TrainingProgress(WorkerMessage):
+class TrainingProgress(WorkerMessage, bubble=False):
     """Progress of the baseline model being trained in the background."""
 
     done: int
@@ -92,7 +95,7 @@ class TrainingProgress(WorkerMessage):
 
 
 @dataclass
-class TrainingFinished(WorkerMessage):
+class TrainingFinished(WorkerMessage, bubble=False):
     """The baseline training ended; ``run_id`` None when no model could be trained."""
 
     run_id: str | None
@@ -100,7 +103,7 @@ class TrainingFinished(WorkerMessage):
 
 
 @dataclass
-class FilterApplied(WorkerMessage):
+class FilterApplied(WorkerMessage, bubble=False):
     """The served countries changed."""
 
     countries: list[str]
@@ -108,24 +111,24 @@ class FilterApplied(WorkerMessage):
 
 
 @dataclass
-class SessionClosed(WorkerMessage):
+class SessionClosed(WorkerMessage, bubble=False):
     """The batch was closed; the app exits with the summary."""
 
     progress: Progress | None
 
 
 @dataclass
-class DisagreementsLoaded(WorkerMessage):
+class DisagreementsLoaded(WorkerMessage, bubble=False):
     rows: list[Disagreement]
 
 
 @dataclass
-class ReviewDetail(WorkerMessage):
+class ReviewDetail(WorkerMessage, bubble=False):
     view: SampleView
 
 
 @dataclass
-class Adjudicated(WorkerMessage):
+class Adjudicated(WorkerMessage, bubble=False):
     sample_id: int
     verdict: str
     label_id: int

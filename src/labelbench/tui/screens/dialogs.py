@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -15,7 +17,7 @@ from labelbench.tui.keys import KeyAction, effective_keys
 class HelpScreen(ModalScreen[None]):
     """Keys as configured (``settings.keys`` applied), so remapped keys are never a guess."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "close", id="help.close"),
         Binding("question_mark", "close", "close", show=False, id="help.close2"),
         Binding("q", "close", "close", show=False, id="help.close3"),
@@ -37,6 +39,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label(
                 'Remap in labelbench.toml, e.g. [keys] positive = "1".  Esc closes.',
                 classes="dialog-hint",
+                markup=False,
             )
 
     def action_close(self) -> None:
@@ -50,7 +53,9 @@ class NoteDialog(ModalScreen[tuple[str, str] | None]):
     earlier note.
     """
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="note.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "cancel", id="note.cancel")
+    ]
 
     def __init__(self, note: str = "", url: str = "") -> None:
         super().__init__()
@@ -83,7 +88,9 @@ class NoteDialog(ModalScreen[tuple[str, str] | None]):
 class CountryFilterDialog(ModalScreen[list[str] | None]):
     """Comma-separated country codes to serve; empty means every target of the session."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="filter.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "cancel", id="filter.cancel")
+    ]
 
     def __init__(self, current: list[str], targets: list[str]) -> None:
         super().__init__()

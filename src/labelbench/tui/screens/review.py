@@ -130,7 +130,8 @@ class ReviewScreen(ServiceScreen):
         self.query_one("#review-summary", Static).update(
             f"{len(message.rows)} disputed samples"
             + (f" in {', '.join(self.countries)}" if self.countries else "")
-            + f" · {self.adjudicated} adjudicated in this session · y/n/u decides the highlighted one"
+            + f" · {self.adjudicated} adjudicated in this session"
+            + " · y/n/u decides the highlighted one"
         )
         self.busy = False
         if message.rows:

@@ -10,8 +10,18 @@ from textual.widgets import DataTable, Static
 from labelbench.services.labelling import SampleView
 from labelbench.tui.format import num
 
-COLUMNS = ("source", "level", "method", "domain", "conf", "signal", "kind", "link")
-"""Most telling first: on a narrow panel the table scrolls and the right-hand columns go first."""
+COLUMNS = (
+    ("source", 14),
+    ("level", 6),
+    ("method", 8),
+    ("domain", 18),
+    ("conf", 5),
+    ("signal", 16),
+    ("kind", 16),
+    ("link", 44),
+)
+"""Most telling first: on a narrow panel the table scrolls and the right-hand columns go first.
+Fixed widths: no re-layout between items, and the same picture every time (snapshot tests)."""
 
 
 class EvidencePanel(Vertical):
@@ -25,7 +35,9 @@ class EvidencePanel(Vertical):
         yield table
 
     def on_mount(self) -> None:
-        self.query_one("#evidence-table", DataTable).add_columns(*COLUMNS)
+        table: DataTable[str | Text] = self.query_one("#evidence-table", DataTable)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
 
     def show(self, view: SampleView | None) -> None:
         counts = self.query_one("#source-counts", Static)

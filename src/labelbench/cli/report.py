@@ -1,0 +1,136 @@
+"""`labelbench report weekly|batch`: where analysts found positives, and what it bought.
+
+Thin wrapper: the service loads, :mod:`labelbench.reports.weekly` computes and renders. Report
+bodies go to stdout (or atomically to ``--out``); everything else goes to stderr so the JSON and
+CSV forms can be piped.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labelbench.cli.queue import split_countries
+from labelbench.cli.state import CliState, state
+
+app = typer.Typer(
+    help="Reports for the lead: weekly per-country yield, one labelling batch.",
+    no_args_is_help=True,
+)
+
+
+class WeeklyFormat(StrEnum):
+    text = "text"
+    md = "md"
+    html = "html"
+    csv = "csv"
+    json = "json"
+
+
+class BatchFormat(StrEnum):
+    text = "text"
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+def _emit(st: CliState, body: str, out: Path | None, renderable: object | None = None) -> None:
+    from labelbench.services.weekly import write_atomically
+
+    if out is not None:
+        write_atomically(out, body)
+        st.info(f"wrote {out}")
+    elif renderable is not None:
+        st.out.print(renderable)
+    else:
+        typer.echo(body, nl=False)
+
+
+@app.command("weekly")
+def weekly(
+    ctx: typer.Context,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, e.g. 2026-W47. Default: the last complete week (UTC)."),
+    ] = None,
+    countries: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated alpha-2 codes. Default: target countries (watch list + fewer "
+            "than K incident positives) plus every country labelled so far."
+        ),
+    ] = None,
+    fmt: Annotated[
+        WeeklyFormat,
+        typer.Option(
+            "--format", help="text (Rich tables), md, html (one file, charts), csv, json."
+        ),
+    ] = WeeklyFormat.text,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file (atomically) instead of stdout."),
+    ] = None,
+    low_yield: Annotated[
+        float, typer.Option(help="Recommend stopping below this yield over the last --window.")
+    ] = 0.05,
+    window: Annotated[int, typer.Option(min=1, help="Labels in the recent-yield window.")] = 20,
+    min_pairs: Annotated[
+        int, typer.Option(min=1, help="Double-labelled days a country needs for own agreement.")
+    ] = 10,
+) -> None:
+    """Per country, for one ISO week and cumulatively: labels, positives, yield with a 95%
+    Wilson interval, what the model expected vs random sampling, progress to the new-positive
+    target, analyst agreement, model movement from retrains that used the week's batches, and
+    plain-language recommendations for next week.
+    """
+    from labelbench.reports.weekly import WeeklyOptions, render, rich_report
+    from labelbench.services.weekly import resolve_week, weekly_report
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    iso = resolve_week(week)  # a bad --week fails (exit 7) before the database is touched
+    options = WeeklyOptions(low_yield=low_yield, window=window, min_pairs=min_pairs)
+    ws = open_workspace(st.settings())
+    try:
+        report = weekly_report(ws, week=iso, countries=split_countries(countries), options=options)
+    finally:
+        ws.close()
+    if fmt is WeeklyFormat.text and out is None:
+        _emit(st, "", None, rich_report(report))
+    else:
+        _emit(st, render(report, fmt.value), out)
+
+
+@app.command("batch")
+def batch(
+    ctx: typer.Context,
+    batch_id: Annotated[int, typer.Argument(help="Labelling batch id (see `batches list`).")],
+    fmt: Annotated[
+        BatchFormat, typer.Option("--format", help="text, md, html or json.")
+    ] = BatchFormat.text,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to this file (atomically) instead of stdout."),
+    ] = None,
+) -> None:
+    """One labelling batch: who, when, which countries and strategy, decisions by verdict and
+    country, yield with its interval, time per label, expected vs random, and what the retrains
+    that included it measured (leave-one-batch-out attribution).
+    """
+    from labelbench.reports.weekly import batch_sections, render_batch, rich_sections
+    from labelbench.services.weekly import batch_report
+    from labelbench.services.workspace import open_workspace
+
+    st = state(ctx)
+    ws = open_workspace(st.settings())
+    try:
+        report = batch_report(ws, batch_id)
+    finally:
+        ws.close()
+    if fmt is BatchFormat.text and out is None:
+        _emit(st, "", None, rich_sections(batch_sections(report)))
+    else:
+        _emit(st, render_batch(report, fmt.value), out)

@@ -1,0 +1,199 @@
+"""Data loading for `labelbench report weekly|batch`: one read-only transaction, plain frames out.
+
+Everything the report needs is read in a single ``readonly`` transaction so the figures are one
+consistent snapshot (an analyst labelling meanwhile cannot make the week's totals disagree with
+its per-country rows); the retrain reports (``metrics.json`` beside each bundle) are read after
+the transaction closes. All arithmetic lives in :mod:`labelbench.reports.weekly`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelbench.db import queries
+from labelbench.db.models import Label, LabelBatch, ModelRun, QueueBuild, QueueItem, Sample
+from labelbench.errors import InputError
+from labelbench.reports.weekly import (
+    BATCH_COLUMNS,
+    LABEL_COLUMNS,
+    QUEUE_ITEM_COLUMNS,
+    IsoWeek,
+    RunInfo,
+    WeeklyData,
+    WeeklyOptions,
+    build_batch_report,
+    build_weekly_report,
+)
+from labelbench.services.queue import target_countries
+from labelbench.services.workspace import Workspace
+
+METRICS_FILE = "metrics.json"
+
+
+def _rows(session: Session, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
+    rows = session.execute(stmt).all()
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
+
+
+def _read_metrics(bundle_path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The retrain report beside a bundle; a missing or broken file is a note, not an error."""
+    path = Path(bundle_path)
+    candidates = [path / METRICS_FILE] if path.is_dir() else []
+    candidates.append(path.parent / METRICS_FILE)
+    for p in candidates:
+        if p.is_file():
+            try:
+                data = json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                return None, f"unreadable {p}: {exc}"
+            if not isinstance(data, dict):
+                return None, f"unexpected content in {p}"
+            return data, None
+    return None, f"no {METRICS_FILE} beside {bundle_path}"
+
+
+def load_weekly_data(ws: Workspace, countries: Sequence[str] | None = None) -> WeeklyData:
+    """The label log, queue links, builds, batches, runs and targets in one snapshot."""
+    settings = ws.settings
+    with ws.transaction(readonly=True) as session:
+        wanted = target_countries(session, settings, countries) if countries else None
+        targets = target_countries(session, settings)
+        counts = queries.per_country_counts(session)
+        labels = _rows(
+            session,
+            select(
+                Label.id,
+                Label.sample_id,
+                Sample.country,
+                Sample.incident_label,
+                Label.verdict,
+                Label.event,
+                Label.analyst,
+                Label.batch_id,
+                LabelBatch.status,
+                Label.created_at,
+                Label.seconds_spent,
+                Label.retracts_id,
+            )
+            .join(Sample, Sample.id == Label.sample_id)
+            .outerjoin(LabelBatch, LabelBatch.id == Label.batch_id)
+            .order_by(Label.created_at, Label.id),
+            LABEL_COLUMNS,
+        )
+        items = _rows(
+            session,
+            select(
+                QueueItem.label_id, QueueItem.build_id, QueueItem.purpose, QueueItem.expected_p
+            ).where(QueueItem.label_id.is_not(None)),
+            QUEUE_ITEM_COLUMNS,
+        )
+        builds = {
+            int(b.id): {
+                "strategy": b.strategy,
+                "model_run_id": b.model_run_id,
+                "created_at": b.created_at,
+                "pool": dict((b.params or {}).get("pool") or {}),
+            }
+            for b in session.scalars(select(QueueBuild))
+        }
+        batches = _rows(
+            session,
+            select(
+                LabelBatch.id,
+                LabelBatch.analyst,
+                LabelBatch.started_at,
+                LabelBatch.closed_at,
+                LabelBatch.countries,
+                LabelBatch.strategy,
+                LabelBatch.status,
+            ).order_by(LabelBatch.id),
+            BATCH_COLUMNS,
+        )
+        run_rows = [
+            (
+                r.id,
+                r.created_at,
+                r.alias,
+                r.gates_passed,
+                list(r.label_batches or []),
+                r.bundle_path,
+            )
+            for r in session.scalars(select(ModelRun).order_by(ModelRun.created_at))
+        ]
+    runs = []
+    for run_id, created_at, alias, gates, label_batches, bundle_path in run_rows:
+        metrics, note = _read_metrics(bundle_path)
+        runs.append(
+            RunInfo(
+                run_id, created_at, alias, gates, [int(b) for b in label_batches], metrics, note
+            )
+        )
+    return WeeklyData(
+        labels=labels,
+        queue_items=items,
+        builds=builds,
+        batches=batches,
+        runs=runs,
+        targets=targets,
+        countries=wanted,
+        goal=settings.queue.goal_new_positives,
+        watch_list=list(settings.watch_list),
+        target_threshold=settings.queue.target_positive_threshold,
+        incident_positives={
+            str(c): int(k)
+            for c, k in zip(counts["country"], counts["incident_positives"], strict=True)
+        },
+    )
+
+
+def resolve_week(week: str | None, now: dt.datetime | None = None) -> IsoWeek:
+    """The ``--week`` value, or the last complete ISO week before ``now`` (UTC)."""
+    if week:
+        return IsoWeek.parse(week)
+    return IsoWeek.last_complete(now or dt.datetime.now(dt.UTC))
+
+
+def weekly_report(
+    ws: Workspace,
+    *,
+    week: str | IsoWeek | None = None,
+    countries: Sequence[str] | None = None,
+    options: WeeklyOptions | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The weekly report dict (see :func:`labelbench.reports.weekly.build_weekly_report`)."""
+    iso = week if isinstance(week, IsoWeek) else resolve_week(week, now)
+    data = load_weekly_data(ws, countries)
+    return build_weekly_report(data, iso, options, generated_at=now)
+
+
+def batch_report(ws: Workspace, batch_id: int) -> dict[str, Any]:
+    """What one labelling batch contained and did (NotFoundError for an unknown batch)."""
+    return build_batch_report(load_weekly_data(ws), batch_id)
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write through a temporary file in the same folder and rename: readers never see half."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"--out {path} is a directory; give a file name")
+    if not path.parent.exists():
+        raise InputError(f"folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
