@@ -93,4 +93,11 @@ def simulate(
             f"{s['f1_gain_per_100_labels']:+.3f} {ci(s['f1_gain_per_100_labels_ci'])}",
         )
     st.out.print(table)
+    pool, hidden = data["pool_size"], data["pool_hidden_positives"]
+    if pool:
+        st.out.print(
+            f"pool: {pool} days, {hidden} positives to find ({hidden / pool:.0%}): random expects "
+            f"{100 * hidden / pool:.1f} per 100 labels; a perfect oracle could not beat "
+            f"{next(iter(data['strategies'].values()))['ceiling_per_100']:.1f}"
+        )
     st.out.print(f"wrote {run.csv_path} and {run.png_path}")

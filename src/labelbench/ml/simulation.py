@@ -59,6 +59,9 @@ class SimulationResult:
     """strategy, seed, round, labels, country, found, labelled, f1."""
     targets: list[str]
     config: SimulationConfig
+    pool_size: int = 0
+    pool_hidden: int = 0
+    """Oracle positives in the starting pool whose training label was not positive."""
 
     def summary(self) -> dict[str, Any]:
         """Per strategy: positives per 100 labels and target LOCO F1, intervals across seeds."""
@@ -90,6 +93,8 @@ class SimulationResult:
                 }
             out[strategy] = {
                 "positives_per_100": _mean(per_seed_rate),
+                "ceiling_per_100": _rate(min(self.pool_hidden, labels), labels),
+                "random_expectation_per_100": _rate(self.pool_hidden, self.pool_size),
                 "positives_per_100_ci": list(_ci(per_seed_rate.to_numpy())),
                 "target_loco_f1_start": _mean(f1_start),
                 "target_loco_f1_end": _mean(f1_end),
@@ -150,7 +155,7 @@ class HeldOut:
 
     f1: dict[str, float]
     parts: pd.DataFrame
-    """Per sample of a target country (index = row): proba, proba_base, proba_cluster, proba_stack."""
+    """Per sample of a target country (index = row): proba and the model's parts."""
 
 
 def _heldout(
@@ -276,7 +281,9 @@ def simulate(
     trajectory = pd.DataFrame(rows)
     totals = trajectory.groupby(["strategy", "seed", "round"])["labelled"].transform("sum")
     trajectory.insert(3, "labels", totals)
-    return SimulationResult(trajectory, list(targets), config)
+    start_pool = base_pool & np.isin(countries, targets)
+    hidden = int(((oracle == 1) & (y_start != 1) & start_pool).sum())
+    return SimulationResult(trajectory, list(targets), config, int(start_pool.sum()), hidden)
 
 
 def _row(

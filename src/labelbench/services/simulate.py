@@ -43,6 +43,8 @@ class SimulationRun:
             "batch_size": self.result.config.batch_size,
             "seeds": list(self.result.config.seeds),
             "hidden_labels": self.hidden_labels,
+            "pool_size": self.result.pool_size,
+            "pool_hidden_positives": self.result.pool_hidden,
             "strategies": self.result.summary(),
             "csv": str(self.csv_path) if self.csv_path else None,
             "chart": str(self.png_path) if self.png_path else None,
