@@ -1,8 +1,8 @@
 """Run by test_kill_resume.py in a subprocess: label through the real app, then wait to be killed.
 
 Usage: python kill_session_script.py DATABASE_URL ANALYST K
-Prints ``DECIDED <sample_id>`` after each committed decision and ``SHOWN <sample_id>`` for the item
-on screen when it is ready to be killed, then blocks forever.
+Prints ``DECIDED <sample_id> SHOWN <next sample_id>`` after each committed decision, then blocks
+forever (until the test kills it).
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ async def main(url: str, analyst: str, k: int) -> None:
             sample_id = screen.shown.sample_id
             await pilot.press("y")
             await settle(pilot)
-            print(f"DECIDED {sample_id}", flush=True)
-        assert screen.shown is not None
-        print(f"SHOWN {screen.shown.sample_id}", flush=True)
+            assert screen.shown is not None
+            print(f"DECIDED {sample_id} SHOWN {screen.shown.sample_id}", flush=True)
         await asyncio.Event().wait()
 
 

@@ -86,7 +86,7 @@ def test_sigkill_mid_session_loses_no_confirmed_label(
         env=env,
     )
     try:
-        lines = _read_lines(proc, k + 1, timeout=90)  # generous: shared CI cores
+        lines = _read_lines(proc, k, timeout=120)  # generous: shared, loaded CI cores
     except AssertionError:
         print((tmp_path / "child.err").read_text()[-3000:])
         raise
@@ -94,8 +94,8 @@ def test_sigkill_mid_session_loses_no_confirmed_label(
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
-    decided = [int(line.split()[1]) for line in lines if line.startswith("DECIDED")]
-    [shown] = [int(line.split()[1]) for line in lines if line.startswith("SHOWN")]
+    decided = [int(line.split()[1]) for line in lines]
+    shown = int(lines[-1].split()[3])
     assert len(decided) == k
 
     ws = open_workspace(tui_settings)

@@ -695,6 +695,7 @@ class LabellingService:
             return {"base": None, "cluster": None, "stack": None, "final": None}, 0.5
         row = pd.DataFrame([{f: float(getattr(sample, f)) for f in FEATURES}])
         row["country"] = sample.country
+        row["sample_id"] = sample.id
         return self._predictor.predict_one(row)
 
 

@@ -37,7 +37,13 @@ class Predictor:
         return cls(loaded.run_id, loaded.model, loaded.thresholds, loaded.oof)
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Probabilities (final and per part) and the country's threshold for every row."""
+        """Probabilities (final and per part) and the country's threshold for every row.
+
+        For a day the model was trained on, ``proba`` is its out-of-fold (leave-one-country-out)
+        probability when the run recorded one: the in-sample probability mostly echoes the
+        day's own incident label, so it cannot point at a censorship day the incidents missed.
+        The parts (base, cluster head, stack) stay the served model's own outputs.
+        """
         if frame.empty:
             return pd.DataFrame(columns=list(PROBA_COLUMNS), index=frame.index)
         X = frame[[*FEATURES, "country"]]
@@ -55,6 +61,8 @@ class Predictor:
         )
         if self.oof is not None and "sample_id" in frame.columns:
             out["oof_proba"] = frame["sample_id"].map(self.oof).astype(float).to_numpy()
+            known = out["oof_proba"].notna()
+            out.loc[known, "proba"] = out.loc[known, "oof_proba"]
         else:
             out["oof_proba"] = np.nan
         return out
