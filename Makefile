@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/labelbench demo
-	$(BIN)/labelbench status
+	$(BIN)/labelbench label
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks migrations

@@ -38,12 +38,20 @@ def test_queue_build_and_show(cli_db: str, capsys: pytest.CaptureFixture[str]) -
     assert run(capsys, "queue", "build", "--countries", "ZZ")[0] == ExitCode.INPUT
 
 
-def test_retrain_json_interface_models_and_batches(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_retrain_json_interface_models_and_batches(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "retrain", "--json", "--batches", "0")
     assert code == 0
     data = json.loads(out)
     assert data["promoted"] is True and data["production"] is None
-    for key in ("loco_median_f1", "loco_mean_f1", "stratified_f1", "stratified_auc", "loco_countries"):
+    for key in (
+        "loco_median_f1",
+        "loco_mean_f1",
+        "stratified_f1",
+        "stratified_auc",
+        "loco_countries",
+    ):
         assert key in data["candidate"]
     om = data["candidate"]["per_country"]["OM"]
     assert {"f1", "n", "positives", "ci_low", "ci_high", "small_n"} <= set(om)
@@ -61,7 +69,9 @@ def test_retrain_json_interface_models_and_batches(cli_db: str, capsys: pytest.C
     assert code == 0 and json.loads(out) == []
 
 
-def test_strict_retrain_exits_9_when_gates_fail(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_strict_retrain_exits_9_when_gates_fail(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(capsys, "retrain", "--json", "--batches", "0")[0] == 0
     code, out, err = run(capsys, "retrain", "--json", "--batches", "0", "--strict")
     assert code == ExitCode.GATES_FAILED and "gates failed" in err

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from labelbench import __version__
-from labelbench.cli import data, db, models, queue, report, simulate
+from labelbench.cli import data, db, label, models, queue, report, simulate
 from labelbench.cli.state import CliState
 from labelbench.errors import ExitCode, LabelbenchError
 
@@ -43,6 +43,8 @@ app.add_typer(models.batches_app, name="batches")
 app.command("retrain")(models.retrain)
 app.command("simulate")(simulate.simulate)
 app.add_typer(report.app, name="report")
+app.command("label")(label.label)
+app.command("review")(label.review)
 app.command("demo")(data.demo)
 app.command("status")(data.status)
 

@@ -148,8 +148,8 @@ def rich_report(
 ) -> Group:
     """Terminal rendering: headline, gates, watch list and high-impact tables, batches."""
     head = Table("metric", "production", "candidate", "delta", title=f"retrain {data['run_id']}")
-    for row in headline_rows(data):
-        head.add_row(*row)
+    for metric, prod, cand, delta in headline_rows(data):
+        head.add_row(metric, prod, cand, delta)
     gates = Table("gate", "value", "threshold", "result", "detail", title="promotion gates")
     for g in data["gates"]:
         style = {True: "[green]PASS[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[g["passed"]]
@@ -158,8 +158,8 @@ def rich_report(
     for title, countries in (("watch list", watch_list), ("high-impact", high_impact)):
         t = Table("country", "n", "pos", "prod F1", "cand F1 [CI]", "delta [CI]", "status",
                   title=title)  # fmt: skip
-        for row in country_rows(data, countries):
-            t.add_row(*row)
+        for cells in country_rows(data, countries):
+            t.add_row(*cells)
         tables.append(t)
     if data["batches"]:
         b = Table("batch", "analyst", "labels", "countries", "median F1 moved [CI]",

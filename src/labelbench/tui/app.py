@@ -8,7 +8,6 @@ terminal is handed back.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -51,8 +50,9 @@ def default_ensure_baseline(ws: Workspace, progress: Any = None) -> Any:
 
     Imported on first use: training pulls in scikit-learn, which the app must not wait for.
     """
-    retrain = importlib.import_module("labelbench.services.retrain")
-    return retrain.ensure_baseline(ws, progress=progress)
+    from labelbench.services.retrain import ensure_baseline
+
+    return ensure_baseline(ws, progress=progress)
 
 
 def create_app(
