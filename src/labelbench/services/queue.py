@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from labelbench.config import Settings
 from labelbench.db import queries
-from labelbench.db.models import Label, QueueBuild, QueueItem, Sample
+from labelbench.db.models import QueueBuild, QueueItem, Sample
 from labelbench.errors import InputError
 from labelbench.ml.selection import select_batch, stopping_signal
 from labelbench.ml.strategies import evidence_score, get_strategy, score_candidates
@@ -79,14 +79,26 @@ def candidate_pool(session: Session, countries: Sequence[str]) -> pd.DataFrame:
 
 
 def _history(session: Session, countries: Sequence[str]) -> pd.DataFrame:
-    rows = session.execute(
-        select(Sample.country, Label.verdict, Label.created_at)
-        .join(Sample, Sample.id == Label.sample_id)
-        .where(Sample.country.in_(countries), Label.event == "decision")
-        .order_by(Label.created_at, Label.id)
-    ).all()
+    """Standing decisions (not undone, not in reverted batches) of the targets, oldest first."""
+    events = queries.label_events(session)
+    retracted = {e.retracts_id for e in events if e.retracts_id}
+    standing = [
+        e for e in events if e.event == "decision" and not e.reverted and e.id not in retracted
+    ]
+    country_of = dict(
+        session.execute(
+            select(Sample.id, Sample.country).where(
+                Sample.id.in_([e.sample_id for e in standing]), Sample.country.in_(countries)
+            )
+        ).all()
+    )
     return pd.DataFrame.from_records(
-        [tuple(r) for r in rows], columns=["country", "verdict", "labelled_at"]
+        [
+            (country_of[e.sample_id], e.verdict, e.created_at)
+            for e in standing
+            if e.sample_id in country_of
+        ],
+        columns=["country", "verdict", "labelled_at"],
     )
 
 
