@@ -33,7 +33,9 @@ test: $(STAMP)
 check: lint typecheck test
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_loco.py
+	$(BIN)/python benchmarks/bench_loco.py --scales 1 10 --naive-folds 12
+	$(BIN)/python benchmarks/bench_label.py
+	$(BIN)/python benchmarks/bench_active_learning.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
