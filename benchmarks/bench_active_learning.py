@@ -1,4 +1,4 @@
-"""Acceptance benchmark of the active-learning queue (issue #4): does the default strategy beat random?
+"""Acceptance benchmark of the active-learning queue (issue #4): does hybrid beat random?
 
 Replays labelling on the demo world with the hidden truth as the oracle (`labelbench simulate`
 defaults: 5 rounds of 50 labels, 5 seeds, the 16 watch-list countries) and prints, per strategy,
@@ -76,7 +76,7 @@ def main() -> int:
                 f"{name} / random: {ratio:.2f}x positives per label (goal 3x); "
                 f"random expectation {s['random_expectation_per_100']:.1f}, "
                 f"perfect-oracle ceiling {s['ceiling_per_100']:.1f} per 100 labels "
-                f"(max possible ratio {s['ceiling_per_100'] / s['random_expectation_per_100']:.2f}x)"
+                f"(max possible {s['ceiling_per_100'] / s['random_expectation_per_100']:.2f}x)"
             )
     return 0
 

@@ -6,7 +6,8 @@ item on screen: commit the decision, claim the next item (lease), assemble its f
 and the model's probabilities. Reports p50/p95/max over N items.
 
     python benchmarks/bench_label.py                       # demo world, SQLite (built if missing)
-    python benchmarks/bench_label.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/lb_bench --scale 100
+    python benchmarks/bench_label.py --scale 100 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/lb_bench
 
 Targets (issue #5): p95 < 50 ms on the demo world with SQLite, < 100 ms at scale 100 on PostgreSQL.
 The world is built with `labelbench demo` the first time (scale 100 takes several minutes).
