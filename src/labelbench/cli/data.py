@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from labelbench.cli.state import CliState, state
+from labelbench.cli.state import state
 
 features_app = typer.Typer(
     help="Compute samples and the 16 production features.", no_args_is_help=True
@@ -16,12 +16,6 @@ features_app = typer.Typer(
 export_app = typer.Typer(
     help="Export samples or the label log (CSV or Parquet).", no_args_is_help=True
 )
-
-
-def _workspace(st: CliState):  # type: ignore[no-untyped-def]
-    from labelbench.services.workspace import open_workspace
-
-    return open_workspace(st.settings())
 
 
 def demo(
@@ -69,11 +63,8 @@ def features_build(
     from labelbench.services.features import build_features
 
     st = state(ctx)
-    ws = _workspace(st)
-    try:
+    with st.workspace() as ws:
         report = build_features(ws, progress=st.info)
-    finally:
-        ws.close()
     if as_json:
         st.out.print_json(json.dumps(report.to_dict()))
         return
@@ -95,11 +86,8 @@ def status(
     from labelbench.services.status import status as compute
 
     st = state(ctx)
-    ws = _workspace(st)
-    try:
+    with st.workspace() as ws:
         result = compute(ws)
-    finally:
-        ws.close()
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -136,11 +124,8 @@ def export_samples(
     from labelbench.services.export import export_samples as run
 
     st = state(ctx)
-    ws = _workspace(st)
-    try:
+    with st.workspace() as ws:
         n = run(ws, out)
-    finally:
-        ws.close()
     st.info(f"wrote {n:,} samples to {out}")
 
 
@@ -153,9 +138,6 @@ def export_labels(
     from labelbench.services.export import export_labels as run
 
     st = state(ctx)
-    ws = _workspace(st)
-    try:
+    with st.workspace() as ws:
         n = run(ws, out)
-    finally:
-        ws.close()
     st.info(f"wrote {n:,} label events to {out}")

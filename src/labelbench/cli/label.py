@@ -59,13 +59,11 @@ def label(
     Every decision is committed before the next item appears; quitting (q) closes the batch and
     prints a summary. A killed session resumes where it was on the next start.
     """
-    from labelbench.services.workspace import open_workspace
     from labelbench.tui.app import create_app
     from labelbench.tui.summary import render_summary
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         app = create_app(
             ws,
             analyst=(analyst or _default_user()).strip(),
@@ -75,8 +73,6 @@ def label(
             train_baseline=not no_train,
         )
         summary = app.run()
-    finally:
-        ws.close()
     if summary is not None:
         st.out.print(render_summary(summary))
 
@@ -92,12 +88,10 @@ def review(
     ] = None,
 ) -> None:
     """Adjudicate samples on which analysts disagree (y/n/u); recorded in the label log."""
-    from labelbench.services.workspace import open_workspace
     from labelbench.tui.app import create_app
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         app = create_app(
             ws,
             analyst=(lead or _default_user()).strip(),
@@ -105,5 +99,3 @@ def review(
             countries=_countries(countries),
         )
         app.run()
-    finally:
-        ws.close()

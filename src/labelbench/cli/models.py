@@ -53,37 +53,32 @@ def retrain(
     from labelbench.reports.retrain import rich_report
     from labelbench.services.registry import current_user
     from labelbench.services.retrain import retrain as run
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
     settings = st.settings()
-    ws = open_workspace(settings)
     tasks: dict[str, object] = {}
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
     )  # fmt: skip
-    try:
-        with Progress(*columns, console=st.err, transient=as_json) as bar:
+    with st.workspace() as ws, Progress(*columns, console=st.err, transient=as_json) as bar:
 
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
 
-            report = run(
-                ws,
-                actor=current_user(),
-                pipeline=pipeline,
-                engine=engine,
-                jobs=jobs,
-                dask_scheduler=dask_scheduler,
-                strict=False,
-                promote=not no_promote,
-                max_attributed_batches=batches,
-                progress=progress,
-            )
-    finally:
-        ws.close()
+        report = run(
+            ws,
+            actor=current_user(),
+            pipeline=pipeline,
+            engine=engine,
+            jobs=jobs,
+            dask_scheduler=dask_scheduler,
+            strict=False,
+            promote=not no_promote,
+            max_attributed_batches=batches,
+            progress=progress,
+        )
     data = report.to_dict()
     if as_json:
         typer.echo(json.dumps(data))
@@ -109,14 +104,10 @@ def models_list(
     from rich.table import Table
 
     from labelbench.services.registry import list_runs
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         runs = list_runs(ws)
-    finally:
-        ws.close()
     if as_json:
         typer.echo(json.dumps(runs))
         return
@@ -136,14 +127,10 @@ def models_show(
 ) -> None:
     """One run: metrics, bundle, hash, label batches and alias history (JSON)."""
     from labelbench.services.registry import show_run
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         typer.echo(json.dumps(show_run(ws, run_id), indent=2))
-    finally:
-        ws.close()
 
 
 @models_app.command("promote")
@@ -155,14 +142,10 @@ def models_promote(
 ) -> None:
     """Make a run production; the previous production is kept for `rollback`."""
     from labelbench.services.registry import current_user, promote
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         previous = promote(ws, run_id, actor=current_user(), force=force, reason=reason)
-    finally:
-        ws.close()
     st.out.print(f"{run_id} is production (was {previous or 'none'})")
 
 
@@ -173,14 +156,10 @@ def models_rollback(
 ) -> None:
     """Restore the production model the current one replaced."""
     from labelbench.services.registry import current_user, rollback
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         old, new = rollback(ws, actor=current_user(), reason=reason)
-    finally:
-        ws.close()
     st.out.print(f"production rolled back from {old} to {new}")
 
 
@@ -193,14 +172,10 @@ def batches_list(
     from rich.table import Table
 
     from labelbench.services.batches import list_batches
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         rows = list_batches(ws)
-    finally:
-        ws.close()
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -219,12 +194,8 @@ def batches_revert(
 ) -> None:
     """Withdraw a batch's labels: kept in the log, marked reverted, ignored by the next retrain."""
     from labelbench.services.batches import revert_batch
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         n = revert_batch(ws, batch_id, reason=reason or None)
-    finally:
-        ws.close()
     st.out.print(f"batch {batch_id} reverted: {n} label events no longer count")

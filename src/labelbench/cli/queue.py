@@ -47,11 +47,9 @@ def build(
     """
     from labelbench.services.queue import build_queue
     from labelbench.services.registry import current_user
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         report = build_queue(
             ws,
             actor=current_user(),
@@ -60,8 +58,6 @@ def build(
             size=size,
             seed=seed,
         )
-    finally:
-        ws.close()
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
         return
@@ -86,14 +82,10 @@ def show(
     from rich.table import Table
 
     from labelbench.services.queue import queue_frame
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         frame = queue_frame(ws, include_done=show_all)
-    finally:
-        ws.close()
     if as_json:
         typer.echo(frame.to_json(orient="records", date_format="iso"))
         return

@@ -88,16 +88,12 @@ def weekly(
     """
     from labelbench.reports.weekly import WeeklyOptions, render, rich_report
     from labelbench.services.weekly import resolve_week, weekly_report
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
     iso = resolve_week(week)  # a bad --week fails (exit 7) before the database is touched
     options = WeeklyOptions(low_yield=low_yield, window=window, min_pairs=min_pairs)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         report = weekly_report(ws, week=iso, countries=split_countries(countries), options=options)
-    finally:
-        ws.close()
     if fmt is WeeklyFormat.text and out is None:
         _emit(st, "", None, rich_report(report))
     else:
@@ -122,14 +118,10 @@ def batch(
     """
     from labelbench.reports.weekly import batch_sections, render_batch, rich_sections
     from labelbench.services.weekly import batch_report
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
-    try:
+    with st.workspace() as ws:
         report = batch_report(ws, batch_id)
-    finally:
-        ws.close()
     if fmt is BatchFormat.text and out is None:
         _emit(st, "", None, rich_sections(batch_sections(report)))
     else:

@@ -46,32 +46,25 @@ def simulate(
     from rich.table import Table
 
     from labelbench.services.simulate import run_simulation
-    from labelbench.services.workspace import open_workspace
 
     st = state(ctx)
-    ws = open_workspace(st.settings())
     names = [s.strip() for s in strategies.split(",") if s.strip()]
-    try:
-        with Progress(
-            TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=st.err, transient=as_json,
-        ) as bar:  # fmt: skip
-            task = bar.add_task("simulate", total=None)
-            run = run_simulation(
-                ws,
-                strategies=names,
-                rounds=rounds,
-                batch_size=batch_size,
-                seeds=seeds,
-                countries=split_countries(countries),
-                mode=mode,
-                withhold_share=withhold_share,
-                out_dir=out,
-                jobs=jobs,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    finally:
-        ws.close()
+    columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with st.workspace() as ws, Progress(*columns, console=st.err, transient=as_json) as bar:
+        task = bar.add_task("simulate", total=None)
+        run = run_simulation(
+            ws,
+            strategies=names,
+            rounds=rounds,
+            batch_size=batch_size,
+            seeds=seeds,
+            countries=split_countries(countries),
+            mode=mode,
+            withhold_share=withhold_share,
+            out_dir=out,
+            jobs=jobs,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     data = run.to_dict()
     if as_json:
         typer.echo(json.dumps(data))

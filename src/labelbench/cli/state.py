@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from labelbench.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from labelbench.services.workspace import Workspace
 
 
 @dataclass
@@ -29,6 +34,17 @@ class CliState:
         if self._settings is None or command_overrides:
             self._settings = load_settings(self.config_file, **merged)
         return self._settings
+
+    @contextlib.contextmanager
+    def workspace(self) -> Iterator[Workspace]:
+        """The database for one command: connected, schema checked, closed afterwards."""
+        from labelbench.services.workspace import open_workspace
+
+        ws = open_workspace(self.settings())
+        try:
+            yield ws
+        finally:
+            ws.close()
 
     def info(self, message: str) -> None:
         """Progress chatter goes to stderr so piped stdout (JSON, CSV) stays clean."""

@@ -60,11 +60,22 @@ def _order(e: LabelEvent) -> tuple[dt.datetime, int]:
     return (e.created_at, e.id)
 
 
-def effective_label(events: Iterable[LabelEvent]) -> EffectiveLabel | None:
-    """Derive one sample's effective label from its events (None if nothing stands)."""
+def _standing(events: Iterable[LabelEvent]) -> list[LabelEvent]:
+    """Rules 1 and 2: decisions and adjudications that still count, in the given order."""
     live = [e for e in events if not e.reverted]
     retracted = {e.retracts_id for e in live if e.event == "retraction" and e.retracts_id}
-    standing = [e for e in live if e.event != "retraction" and e.id not in retracted]
+    return [e for e in live if e.event != "retraction" and e.id not in retracted]
+
+
+def standing_decisions(events: Iterable[LabelEvent]) -> list[LabelEvent]:
+    """Analysts' decisions that still count (not undone, not in a reverted batch): the labels
+    that cost analyst time and that yield, pace and stopping signals are computed from."""
+    return [e for e in _standing(events) if e.event == "decision"]
+
+
+def effective_label(events: Iterable[LabelEvent]) -> EffectiveLabel | None:
+    """Derive one sample's effective label from its events (None if nothing stands)."""
+    standing = _standing(events)
     if not standing:
         return None
     adjudications = [e for e in standing if e.event == "adjudication"]

@@ -29,7 +29,12 @@ from labelbench.db.models import (
     Sample,
 )
 from labelbench.domain.constants import FEATURES, VERDICTS
-from labelbench.domain.labels import DISPUTED, effective_label, effective_labels
+from labelbench.domain.labels import (
+    DISPUTED,
+    effective_label,
+    effective_labels,
+    standing_decisions,
+)
 from labelbench.errors import ConflictError, InputError, NotFoundError
 from labelbench.services import claims
 from labelbench.services.predict import Predictor
@@ -369,16 +374,7 @@ class LabellingService:
                 item.status, item.label_id, item.done_at = "done", label.id, utcnow()
                 item.claimed_by, item.lease_expires_at = self.analyst, None
                 if item.purpose == "primary":
-                    session.execute(
-                        update(QueueItem)
-                        .where(
-                            QueueItem.build_id == item.build_id,
-                            QueueItem.sample_id == item.sample_id,
-                            QueueItem.purpose == "second_opinion",
-                            QueueItem.status == "waiting",
-                        )
-                        .values(status="pending", exclude_analyst=self.analyst)
-                    )
+                    _move_second_opinion(session, item, "waiting", "pending", self.analyst)
             return int(label.id)
 
     def undo(self) -> int | None:
@@ -419,16 +415,7 @@ class LabellingService:
                 item.status, item.label_id, item.done_at = "claimed", None, None
                 item.claimed_by, item.lease_expires_at = self.analyst, lease
                 if item.purpose == "primary":
-                    session.execute(
-                        update(QueueItem)
-                        .where(
-                            QueueItem.build_id == item.build_id,
-                            QueueItem.sample_id == item.sample_id,
-                            QueueItem.purpose == "second_opinion",
-                            QueueItem.status == "pending",
-                        )
-                        .values(status="waiting", exclude_analyst=None)
-                    )
+                    _move_second_opinion(session, item, "pending", "waiting", None)
             return int(last.sample_id)
 
     # --- progress -----------------------------------------------------------------------------
@@ -441,13 +428,15 @@ class LabellingService:
             assert batch is not None
             events = queries.label_events(session)
             effective = effective_labels(events)
-            retracted = {e.retracts_id for e in events if e.retracts_id}
-            mine = session.execute(
-                select(Label.id, Label.verdict, Sample.country)
-                .join(Sample, Sample.id == Label.sample_id)
-                .where(Label.batch_id == batch_id, Label.event == "decision")
-            ).all()
-            standing = [r for r in mine if r.id not in retracted]
+            mine = [e for e in standing_decisions(events) if e.batch_id == batch_id]
+            country_of = dict(
+                session.execute(
+                    select(Sample.id, Sample.country).where(
+                        Sample.id.in_({e.sample_id for e in mine})
+                    )
+                ).all()
+            )
+            standing = [(e.verdict, country_of[e.sample_id]) for e in mine]
             incident = dict(
                 session.execute(
                     select(Sample.id, Sample.country).where(
@@ -469,12 +458,12 @@ class LabellingService:
                 new_pos[country] = new_pos.get(country, 0) + 1
         countries = []
         for c in self._targets:
-            rows = [r for r in standing if r.country == c]
+            verdicts = [v for v, country in standing if country == c]
             countries.append(
                 CountryProgress(
                     country=c,
-                    session_labels=len(rows),
-                    session_positives=sum(r.verdict == "positive" for r in rows),
+                    session_labels=len(verdicts),
+                    session_positives=verdicts.count("positive"),
                     new_positives=new_pos.get(c, 0),
                     goal=goal,
                 )
@@ -699,6 +688,22 @@ class LabellingService:
         return self._predictor.predict_one(row)
 
 
+def _move_second_opinion(
+    session: Session, primary: QueueItem, old: str, new: str, exclude: str | None
+) -> None:
+    """A primary's decision releases its second opinion (for another analyst); undo re-holds it."""
+    session.execute(
+        update(QueueItem)
+        .where(
+            QueueItem.build_id == primary.build_id,
+            QueueItem.sample_id == primary.sample_id,
+            QueueItem.purpose == "second_opinion",
+            QueueItem.status == old,
+        )
+        .values(status=new, exclude_analyst=exclude)
+    )
+
+
 def _strongest(types: Sequence[str]) -> str | None:
     for kind in ("censorship", "mixed", "disruption"):
         if kind in types:
@@ -731,15 +736,10 @@ def disagreements(ws: Workspace, countries: Sequence[str] | None = None) -> list
             for s in session.scalars(select(Sample).where(Sample.id.in_(disputed)))
             if not countries or s.country in countries
         }
-    retracted = {e.retracts_id for e in events if e.retracts_id}
+    decisions = standing_decisions(events)  # in log order: the last per analyst wins
     out = []
     for sid in sorted(samples, key=lambda i: (samples[i].country, samples[i].day)):
-        verdicts: dict[str, str] = {}
-        for e in sorted(
-            (e for e in events if e.sample_id == sid), key=lambda e: (e.created_at, e.id)
-        ):
-            if e.event == "decision" and not e.reverted and e.id not in retracted:
-                verdicts[e.analyst] = e.verdict
+        verdicts = {e.analyst: e.verdict for e in decisions if e.sample_id == sid}
         out.append(Disagreement(sid, samples[sid].country, samples[sid].day, verdicts))
     return out
 

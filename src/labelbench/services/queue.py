@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from labelbench.config import Settings
 from labelbench.db import queries
 from labelbench.db.models import QueueBuild, QueueItem, Sample
+from labelbench.domain.labels import standing_decisions
 from labelbench.errors import InputError
 from labelbench.ml.selection import select_batch, stopping_signal
 from labelbench.ml.strategies import evidence_score, get_strategy, score_candidates
@@ -80,11 +81,7 @@ def candidate_pool(session: Session, countries: Sequence[str]) -> pd.DataFrame:
 
 def _history(session: Session, countries: Sequence[str]) -> pd.DataFrame:
     """Standing decisions (not undone, not in reverted batches) of the targets, oldest first."""
-    events = queries.label_events(session)
-    retracted = {e.retracts_id for e in events if e.retracts_id}
-    standing = [
-        e for e in events if e.event == "decision" and not e.reverted and e.id not in retracted
-    ]
+    standing = standing_decisions(queries.label_events(session))
     country_of = dict(
         session.execute(
             select(Sample.id, Sample.country).where(

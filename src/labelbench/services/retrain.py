@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from labelbench.db import queries
 from labelbench.db.models import LabelBatch, ModelRun
 from labelbench.domain.constants import FEATURES
+from labelbench.domain.labels import LabelEvent, standing_decisions
 from labelbench.errors import GatesFailedError, InputError
 from labelbench.ml.attribution import median_f1_delta
 from labelbench.ml.bundle import load_bundle, save_bundle
@@ -352,19 +353,15 @@ def retrain(
 
 def _summary_light(result: LocoResult) -> dict[str, Any]:
     """Headline metrics for the registry table (the full set lives in the manifest)."""
-    return {
-        "loco_median_f1": _num(result.loco_median_f1),
-        "loco_mean_f1": _num(result.loco_mean_f1),
-        "stratified_f1": _num(result.stratified_f1),
-        "stratified_auc": _num(result.stratified_auc),
-        "loco_countries": result.loco_countries,
-    }
+    full = _summary(result)
+    return {k: full[k] for k in ("loco_median_f1", "loco_mean_f1", "stratified_f1",
+                                 "stratified_auc", "loco_countries")}  # fmt: skip
 
 
 def _batch_effect(
     batch_id: int,
     batch: LabelBatch,
-    events: list[Any],
+    events: list[LabelEvent],
     frame: pd.DataFrame,
     without: LocoResult,
     candidate: LocoResult,
@@ -372,12 +369,7 @@ def _batch_effect(
     seed: int,
 ) -> BatchEffect:
     sample_country = dict(zip(frame["id"].astype(int), frame["country"], strict=True))
-    retracted = {e.retracts_id for e in events if e.retracts_id}
-    mine = [
-        e
-        for e in events
-        if e.batch_id == batch_id and e.event == "decision" and e.id not in retracted
-    ]
+    mine = [e for e in standing_decisions(events) if e.batch_id == batch_id]
     countries = sorted({sample_country[e.sample_id] for e in mine if e.sample_id in sample_country})
     md = median_f1_delta(candidate, without, n_boot=n_boot, seed=seed)
     per_country = compare(without, candidate, n_boot=n_boot, seed=seed).deltas

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from labelbench.db import migrate, queries
 from labelbench.db.models import Evidence, Incident, Label, ModelRun, Sample
 from labelbench.services.labels import training_frame
@@ -16,7 +18,7 @@ def status(ws: Workspace) -> dict[str, Any]:
         per_country = queries.per_country_counts(session)
         frame = training_frame(session)
         positives = frame.groupby("country")["label"].apply(lambda s: int((s == 1).sum()))
-        production = session.query(ModelRun.id).filter(ModelRun.alias == "production").scalar()
+        production = session.scalar(select(ModelRun.id).where(ModelRun.alias == "production"))
         result: dict[str, Any] = {
             "database": ws.settings.safe_database_url,
             "schema_revision": migrate.current_revision(ws.engine),
@@ -26,7 +28,12 @@ def status(ws: Workspace) -> dict[str, Any]:
             "incident_positives": int(frame["incident_label"].sum()) if len(frame) else 0,
             "evidence_rows": queries.count(session, Evidence),
             "incidents": queries.count(session, Incident),
-            "human_labels": int(session.query(Label).filter(Label.event != "retraction").count()),
+            "human_labels": int(
+                session.scalar(
+                    select(func.count()).select_from(Label).where(Label.event != "retraction")
+                )
+                or 0
+            ),
             "production_model": production,
             "per_country": [
                 {
