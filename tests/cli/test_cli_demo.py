@@ -1,4 +1,4 @@
-"""The main job's first half on the real default: `labelbench demo` on SQLite, then status/export."""
+"""The main job's first half on the default: `labelbench demo` on SQLite, then status/export."""
 
 from __future__ import annotations
 
