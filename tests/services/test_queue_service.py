@@ -81,3 +81,29 @@ def test_labelled_days_leave_the_pool_and_changed_evidence_brings_them_back(tiny
 def test_unknown_strategy_is_an_input_error(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match="unknown strategy"):
         build_queue(tiny_world_ws, actor="lead", strategy="bogus")
+
+
+def test_stable_predictions_move_a_country_quota_elsewhere(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    """Two production models that agree on OM's pool: OM is exhausted, its quota moves on."""
+    from labelbench.services.registry import promote
+    from labelbench.services.retrain import retrain
+
+    ws = tiny_world_ws
+    ws.settings.training.jobs = 1
+    ws.settings.training.n_boot = 100
+    ws.settings.queue.double_label_share = 0.0
+    svc = LabellingService(ws, "ana", countries=["OM"])
+    svc.start(build_if_empty=False)
+    with ws.transaction() as session:
+        rows = session.execute(
+            select(Sample.id, Sample.fingerprint).where(Sample.country == "OM").limit(6)
+        ).all()
+    for sid, fp in rows:
+        svc.decide(sid, "negative", fingerprint_seen=fp)
+    retrain(ws, actor="ml", max_attributed_batches=0)
+    second = retrain(ws, actor="ml", max_attributed_batches=0)  # same labels: same predictions
+    if not second.promoted:
+        promote(ws, second.run_id, actor="lead", force=True, reason="test")
+    report = build_queue(ws, actor="lead", countries=["OM", "KW"], size=6)
+    assert "OM" in report.exhausted and "stable" in report.exhausted["OM"]
+    assert report.per_country == {"KW": 6}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from labelbench.config import Settings
 from labelbench.db import queries
 from labelbench.db.models import QueueBuild, QueueItem, Sample
+from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import standing_decisions
 from labelbench.errors import InputError
 from labelbench.ml.selection import select_batch, stopping_signal
@@ -99,6 +100,31 @@ def _history(session: Session, countries: Sequence[str]) -> pd.DataFrame:
     )
 
 
+def _prediction_drift(ws: Workspace, pool: pd.DataFrame) -> pd.DataFrame | None:
+    """The pool's probabilities under the previous and the current production model.
+
+    When labels stop moving a country's predictions, more labels there are unlikely to help:
+    the stopping signal then moves that country's quota to countries still paying off.
+    """
+    from labelbench.services.registry import previous_production
+
+    if pool.empty or pool["proba_base"].isna().all():
+        return None
+    previous = previous_production(ws)
+    if previous is None:
+        return None
+    X = pool[[*FEATURES, "country"]]
+    return pd.DataFrame(
+        {
+            "country": pool["country"].to_numpy(),
+            "proba_prev": previous.model.predict_proba(X)[:, 1],
+            "proba_curr": pool["proba_base"].to_numpy()
+            if pool["proba_stack"].isna().all()
+            else pool["proba_stack"].to_numpy(),
+        }
+    )
+
+
 def _pool_stats(pool: pd.DataFrame) -> dict[str, dict[str, float | int | None]]:
     """Per country: pool size, mean model probability and incident-positive share.
 
@@ -149,7 +175,9 @@ def build_queue(
             for c, v in (training["label"] == 1).groupby(training["country"]).sum().items()
         }
         positives = training[training["label"] == 1]
-        stopping = stopping_signal(_history(session, targets))
+        stopping = stopping_signal(
+            _history(session, targets), predictions=_prediction_drift(ws, pool)
+        )
         scores = score_candidates(
             pool, strategy, rng, positive_counts=positive_counts, positives=positives
         )

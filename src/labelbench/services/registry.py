@@ -220,6 +220,25 @@ def load_run(run: ModelRun) -> LoadedModel:
     return LoadedModel(run.id, loaded.model, loaded.thresholds, loaded.manifest, oof)
 
 
+def previous_production(ws: Workspace) -> LoadedModel | None:
+    """The production model the current one replaced (for the prediction-stability signal)."""
+    with ws.transaction(readonly=True) as session:
+        current = run_for_alias(session, "production")
+        if current is None:
+            return None
+        previous_id = session.scalar(
+            select(ModelEvent.previous_run_id)
+            .where(ModelEvent.run_id == current.id, ModelEvent.action.in_(("promote", "rollback")))
+            .order_by(ModelEvent.id.desc())
+            .limit(1)
+        )
+        run = session.get(ModelRun, previous_id) if previous_id else None
+        if run is None:
+            return None
+        session.expunge(run)
+    return load_run(run)
+
+
 def load_alias(ws: Workspace, alias: str) -> LoadedModel | None:
     """The model behind an alias, or None when the alias is unset."""
     with ws.transaction(readonly=True) as session:
