@@ -140,7 +140,7 @@ def evidence_frame(session: Session, countries: Sequence[str] | None = None) -> 
         df["anomalous"] = df["anomalous"].map({"t": True, "f": False, True: True, False: False})
     else:
         df = _frame(session, stmt, EVIDENCE_COLUMNS)
-    df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
+    df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True, format="ISO8601")
     df["anomalous"] = df["anomalous"].astype(bool)
     return df
 
