@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelbench.db.models import (
@@ -171,6 +171,13 @@ def _copy_out(session: Session, stmt: Any, columns: Sequence[str]) -> pd.DataFra
         keep_default_na=False,
         na_values={c: [""] for c in columns},
     )
+
+
+def anomaly_counts(session: Session, key: Any, *where: Any) -> dict[Any, tuple[int, int]]:
+    """Evidence rows and anomalous rows grouped by ``key`` (a column), under ``where``."""
+    anomalous = func.sum(case((Evidence.anomalous, 1), else_=0))
+    stmt = select(key, func.count(), anomalous).where(*where).group_by(key)
+    return {k: (int(n), int(a or 0)) for k, n, a in session.execute(stmt)}
 
 
 def evidence_for_day(session: Session, country: str, day: dt.date) -> list[Evidence]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from labelbench.db import queries
@@ -209,6 +209,7 @@ class LabellingService:
     _targets: list[str] = field(default_factory=list)
     _stats: dict[str, _CountryStats] = field(default_factory=dict)
     _predictor: Predictor | None = None
+    _neighbours: dict[str, frozenset[str]] | None = None
     _started_at: float = field(default_factory=time.monotonic)
 
     # --- session lifecycle --------------------------------------------------------------------
@@ -512,18 +513,9 @@ class LabellingService:
             features.append(FeatureRow(f, value, stats.median[f], z, abs(z) >= UNUSUAL_Z))
         lo = sample.day - dt.timedelta(days=TIMELINE_DAYS)
         hi = sample.day + dt.timedelta(days=TIMELINE_DAYS)
-        daily = {
-            r.day: (r.n, r.anom)
-            for r in session.execute(
-                select(
-                    Evidence.day,
-                    func.count().label("n"),
-                    func.sum(case((Evidence.anomalous, 1), else_=0)).label("anom"),
-                )
-                .where(Evidence.country == sample.country, Evidence.day.between(lo, hi))
-                .group_by(Evidence.day)
-            )
-        }
+        daily = queries.anomaly_counts(
+            session, Evidence.day, Evidence.country == sample.country, Evidence.day.between(lo, hi)
+        )
         incidents = list(
             session.scalars(
                 select(Incident)
@@ -645,21 +637,14 @@ class LabellingService:
     def _neighbour_signals(
         self, session: Session, country: str, day: dt.date
     ) -> list[NeighbourSignal]:
-        nbrs = sorted(queries.neighbours(session).get(country, frozenset()))
+        if self._neighbours is None:  # static reference data: load once per session
+            self._neighbours = queries.neighbours(session)
+        nbrs = sorted(self._neighbours.get(country, frozenset()))
         if not nbrs:
             return []
-        rows = {
-            r.country: (r.n, r.anom)
-            for r in session.execute(
-                select(
-                    Evidence.country,
-                    func.count().label("n"),
-                    func.sum(case((Evidence.anomalous, 1), else_=0)).label("anom"),
-                )
-                .where(Evidence.country.in_(nbrs), Evidence.day == day)
-                .group_by(Evidence.country)
-            )
-        }
+        rows = queries.anomaly_counts(
+            session, Evidence.country, Evidence.country.in_(nbrs), Evidence.day == day
+        )
         touching: dict[str, list[str]] = {}
         for c, kind in session.execute(
             select(Incident.country, Incident.incident_type).where(
