@@ -164,3 +164,20 @@ def test_two_analysts_never_claim_the_same_item(tiny_world_ws) -> None:  # type:
             select(func.count()).select_from(QueueItem).where(QueueItem.status == "pending")
         )
     assert pending == 0 and len(ana | bob) > 10
+
+
+def test_retrying_a_committed_decision_does_not_duplicate_it(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    """The app retries after a lost connection; a decision that did commit is not logged twice."""
+    svc = LabellingService(tiny_world_ws, "ana", countries=["OM"])
+    svc.start()
+    view = svc.next_item()
+    assert view is not None and view.item is not None
+    kwargs = {"fingerprint_seen": view.fingerprint, "item_id": view.item.item_id}
+    first = svc.decide(view.sample_id, "positive", **kwargs)  # type: ignore[arg-type]
+    again = svc.decide(view.sample_id, "positive", **kwargs)  # type: ignore[arg-type]
+    assert again == first
+    with tiny_world_ws.transaction() as session:
+        count = session.scalar(
+            select(func.count()).select_from(Label).where(Label.sample_id == view.sample_id)
+        )
+    assert count == 1

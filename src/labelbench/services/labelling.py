@@ -357,6 +357,11 @@ class LabellingService:
                 raise ConflictError(
                     f"item {item_id} is now claimed by {item.claimed_by} (your lease expired)"
                 )
+            if item is not None and item.status == "done" and item.label_id is not None:
+                done = session.get(Label, item.label_id)
+                if done is not None and (done.analyst, done.verdict) == (self.analyst, verdict):
+                    # A retry after a lost connection: the first attempt did commit.
+                    return int(done.id)
             label = Label(
                 sample_id=sample_id,
                 verdict=verdict,
