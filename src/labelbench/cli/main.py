@@ -34,19 +34,20 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(db.app, name="db")
-app.add_typer(data.features_app, name="features")
-app.add_typer(data.export_app, name="export")
-app.add_typer(queue.app, name="queue")
-app.add_typer(models.models_app, name="models")
-app.add_typer(models.batches_app, name="batches")
-app.command("retrain")(models.retrain)
-app.command("simulate")(simulate.simulate)
-app.add_typer(report.app, name="report")
-app.command("label")(label.label)
-app.command("review")(label.review)
-app.command("demo")(data.demo)
-app.command("status")(data.status)
+DAILY, MODELS, DATA = "Labelling day", "Models and evaluation", "Data and setup"
+app.command("label", rich_help_panel=DAILY)(label.label)
+app.command("review", rich_help_panel=DAILY)(label.review)
+app.add_typer(queue.app, name="queue", rich_help_panel=DAILY)
+app.add_typer(report.app, name="report", rich_help_panel=DAILY)
+app.command("retrain", rich_help_panel=MODELS)(models.retrain)
+app.add_typer(models.models_app, name="models", rich_help_panel=MODELS)
+app.add_typer(models.batches_app, name="batches", rich_help_panel=MODELS)
+app.command("simulate", rich_help_panel=MODELS)(simulate.simulate)
+app.command("demo", rich_help_panel=DATA)(data.demo)
+app.command("status", rich_help_panel=DATA)(data.status)
+app.add_typer(db.app, name="db", rich_help_panel=DATA)
+app.add_typer(data.features_app, name="features", rich_help_panel=DATA)
+app.add_typer(data.export_app, name="export", rich_help_panel=DATA)
 
 
 def _version(value: bool) -> None:
