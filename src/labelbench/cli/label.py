@@ -13,15 +13,9 @@ from typing import Annotated
 
 import typer
 
+from labelbench.cli.queue import split_countries
 from labelbench.cli.state import state
 from labelbench.errors import InputError
-
-
-def _countries(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-    return codes or None
 
 
 def _default_user() -> str:
@@ -67,7 +61,7 @@ def label(
         app = create_app(
             ws,
             analyst=(analyst or _default_user()).strip(),
-            countries=_countries(countries),
+            countries=split_countries(countries),
             strategy=strategy,
             batch_size=batch_size,
             train_baseline=not no_train,
@@ -96,6 +90,6 @@ def review(
             ws,
             analyst=(lead or _default_user()).strip(),
             mode="review",
-            countries=_countries(countries),
+            countries=split_countries(countries),
         )
         app.run()

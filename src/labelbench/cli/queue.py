@@ -14,9 +14,8 @@ app = typer.Typer(help="Build and inspect the active-learning queue.", no_args_i
 
 def split_countries(value: str | None) -> list[str] | None:
     """`OM,LY, ye` -> ['OM', 'LY', 'YE'] (None when not given)."""
-    if not value:
-        return None
-    return [c.strip().upper() for c in value.split(",") if c.strip()]
+    codes = [c.strip().upper() for c in (value or "").split(",") if c.strip()]
+    return codes or None
 
 
 @app.command("build")
