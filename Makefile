@@ -35,6 +35,7 @@ check: test
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loco.py --scales 1 10 --naive-folds 12
 	$(BIN)/python benchmarks/bench_label.py
+	$(BIN)/python benchmarks/bench_label_app.py
 	$(BIN)/python benchmarks/bench_active_learning.py
 
 clean:
