@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,28 +10,16 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from ml_specs import TINY_STACKED_SPEC
 from threadpoolctl import threadpool_limits
 
 from labelbench.domain.constants import FEATURES
 from labelbench.errors import ModelError
 from labelbench.ml.bundle import BUNDLE_NAME, FORMAT, MANIFEST_NAME, load_bundle, save_bundle
-from labelbench.ml.estimators import PipelineSpec, make_model
+from labelbench.ml.estimators import make_model
 from labelbench.ml.evaluation import ServingThresholds
 
-SPEC = PipelineSpec(
-    pipeline="stacked",
-    engine="fast",
-    base_params={"max_iter": 5},
-    head_params={"max_iter": 3},
-    n_anchors=20,
-    inner_folds=2,
-)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with threadpool_limits(limits=1):
-        yield
+SPEC = TINY_STACKED_SPEC
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
-from threadpoolctl import threadpool_limits
 
 from labelbench.domain.constants import FEATURES
 from labelbench.errors import InputError, ModelError
@@ -21,14 +20,6 @@ from labelbench.ml.estimators import (
     make_model,
     spec_of,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    """Histogram GBMs slow down badly with OpenMP threads on a busy 2-core box."""
-    with threadpool_limits(limits=1):
-        yield
-
 
 FAST_BASE = {"max_iter": 10}
 FAST_HEAD = {"max_iter": 5}

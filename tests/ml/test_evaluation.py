@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
-from threadpoolctl import threadpool_limits
 
 from labelbench.domain.constants import FEATURES
 from labelbench.errors import InputError
@@ -31,12 +29,6 @@ from labelbench.ml.evaluation import (
 
 COUNTRIES = ["EG", "IR", "JO", "KW", "RU", "UZ", "AM", "CN", "FR", "DE", "BR", "US"]
 FAST = {"max_iter": 10}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with threadpool_limits(limits=1):
-        yield
 
 
 def samples(seed: int = 0, per_country: int = 25) -> tuple[pd.DataFrame, pd.Series]:

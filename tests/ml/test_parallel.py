@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import pytest
 from joblib.parallel import get_active_backend
-from threadpoolctl import threadpool_limits
+from ml_specs import TINY_STACKED_SPEC
 
 from labelbench.domain.constants import FEATURES
 from labelbench.errors import ConfigError
-from labelbench.ml.estimators import PipelineSpec
 from labelbench.ml.evaluation import loco_evaluate
 from labelbench.ml.parallel import parallel_backend_for
 
 distributed = pytest.importorskip("distributed")
 
-SPEC = PipelineSpec(
-    pipeline="stacked",
-    engine="fast",
-    base_params={"max_iter": 5},
-    head_params={"max_iter": 3},
-    n_anchors=20,
-    inner_folds=2,
-)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with threadpool_limits(limits=1):
-        yield
+SPEC = TINY_STACKED_SPEC
 
 
 def samples() -> tuple[pd.DataFrame, pd.Series]:

@@ -298,35 +298,11 @@ def _threads_per_worker(n_jobs: int) -> int:
     return 1
 
 
-def _outer_task(spec: PipelineSpec, d: _Data, train: IntArray, test: IntArray) -> dict[str, Any]:
-    """Held-out country: base on all training countries, plus its own cluster's head."""
-    y = d.y_train[train].astype(np.int64)
-    base = est.fit_engine(spec.engine, "base", spec.base_params, spec.random_state, d.X[train], y)
-    p_base = est.positive_proba(base, d.X[test])
-    p_head = np.full(len(test), np.nan)
-    k = int(d.codes[test[0]]) if len(test) else -1
-    if spec.pipeline == "stacked" and k >= 0:
-        heads = est.fit_heads(
-            d.X[train],
-            y,
-            d.codes[train],
-            n_clusters=len(spec.clusters),
-            engine=spec.engine,
-            params=spec.head_params,
-            n_anchors=spec.n_anchors,
-            anchor_labels=spec.anchor_labels,
-            random_state=spec.random_state,
-            only={k},
-        )
-        p_head = est.own_head_proba(heads, d.X[test], d.codes[test])
-    return {"test": test, "p_base": p_base, "p_head": p_head}
-
-
-def _pair_task(spec: PipelineSpec, d: _Data, train: IntArray, target: IntArray) -> dict[str, Any]:
-    """Pair model: base + all heads on everything outside two country groups."""
-    y = d.y_train[train].astype(np.int64)
-    base = est.fit_engine(spec.engine, "base", spec.base_params, spec.random_state, d.X[train], y)
-    heads = est.fit_heads(
+def _fit_heads(
+    spec: PipelineSpec, d: _Data, train: IntArray, y: NDArray[np.int64], *, only: set[int]
+) -> list[Any | None]:
+    """The cluster heads in ``only``, trained on rows ``train`` as the spec says."""
+    return est.fit_heads(
         d.X[train],
         y,
         d.codes[train],
@@ -336,8 +312,28 @@ def _pair_task(spec: PipelineSpec, d: _Data, train: IntArray, target: IntArray) 
         n_anchors=spec.n_anchors,
         anchor_labels=spec.anchor_labels,
         random_state=spec.random_state,
-        only=set(d.codes[target].tolist()),
+        only=only,
     )
+
+
+def _outer_task(spec: PipelineSpec, d: _Data, train: IntArray, test: IntArray) -> dict[str, Any]:
+    """Held-out country: base on all training countries, plus its own cluster's head."""
+    y = d.y_train[train].astype(np.int64)
+    base = est.fit_engine(spec.engine, "base", spec.base_params, spec.random_state, d.X[train], y)
+    p_base = est.positive_proba(base, d.X[test])
+    p_head = np.full(len(test), np.nan)
+    k = int(d.codes[test[0]]) if len(test) else -1
+    if spec.pipeline == "stacked" and k >= 0:
+        heads = _fit_heads(spec, d, train, y, only={k})
+        p_head = est.own_head_proba(heads, d.X[test], d.codes[test])
+    return {"test": test, "p_base": p_base, "p_head": p_head}
+
+
+def _pair_task(spec: PipelineSpec, d: _Data, train: IntArray, target: IntArray) -> dict[str, Any]:
+    """Pair model: base + all heads on everything outside two country groups."""
+    y = d.y_train[train].astype(np.int64)
+    base = est.fit_engine(spec.engine, "base", spec.base_params, spec.random_state, d.X[train], y)
+    heads = _fit_heads(spec, d, train, y, only=set(d.codes[target].tolist()))
     return {
         "target": target,
         "p_base": est.positive_proba(base, d.X[target]),
