@@ -52,3 +52,21 @@ def test_demo_status_export_and_idempotent_rerun(
     assert code == 0 and "kept the existing database" in out
     code, out, _ = run(capsys, "features", "build", "--json")
     assert code == 0 and json.loads(out)["inserted"] == 0 and json.loads(out)["updated"] == 0
+
+
+def test_demo_on_postgresql_is_the_same_world(
+    capsys: pytest.CaptureFixture[str], pg_url: str
+) -> None:
+    """COPY in, COPY out: the same samples as on SQLite, and a rebuild writes nothing."""
+
+    def world(*flags: str) -> dict[str, object]:
+        assert run(capsys, *flags, "demo")[0] == 0
+        code, out, _ = run(capsys, *flags, "status", "--json")
+        assert code == 0
+        status = json.loads(out)
+        return {k: status[k] for k in ("samples", "positives", "evidence_rows", "per_country")}
+
+    assert world("--database-url", pg_url) == world()
+    code, out, _ = run(capsys, "--database-url", pg_url, "features", "build", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["inserted"] == report["updated"] == 0

@@ -93,14 +93,18 @@ def insert_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
 
 
 def _copy_frame(session: Session, table_name: str, frame: pd.DataFrame) -> int:
+    """COPY in CSV blocks rendered by pandas (missing values become NULL, as with INSERT)."""
+    import io
+
     raw = session.connection().connection.driver_connection
     assert raw is not None
     columns = ", ".join(frame.columns)
-    with raw.cursor() as cur, cur.copy(f"COPY {table_name} ({columns}) FROM STDIN") as copy:
+    sql = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    with raw.cursor() as cur, cur.copy(sql) as copy:
         for start in range(0, len(frame), CHUNK):
-            chunk = frame.iloc[start : start + CHUNK]
-            for row in chunk.astype(object).where(chunk.notna(), None).itertuples(index=False):
-                copy.write_row(tuple(row))
+            buf = io.StringIO()
+            frame.iloc[start : start + CHUNK].to_csv(buf, header=False, index=False)
+            copy.write(buf.getvalue())
     return len(frame)
 
 
