@@ -72,6 +72,10 @@ class QueueSettings(BaseModel):
     """How long a served item stays claimed by one analyst without renewal."""
     double_label_share: float = 0.1
     """Share of items deliberately shown to a second analyst to measure agreement."""
+    stop_window: int = 20
+    """A country's yield is judged over its last this-many labels (queue stopping, reports)."""
+    stop_min_yield: float = 0.05
+    """Below this recent yield a country is exhausted: its queue share moves elsewhere."""
 
 
 class Settings(BaseSettings):

@@ -74,9 +74,16 @@ def weekly(
         typer.Option("--out", help="Write to this file (atomically) instead of stdout."),
     ] = None,
     low_yield: Annotated[
-        float, typer.Option(help="Recommend stopping below this yield over the last --window.")
-    ] = 0.05,
-    window: Annotated[int, typer.Option(min=1, help="Labels in the recent-yield window.")] = 20,
+        float | None,
+        typer.Option(
+            help="Recommend stopping below this yield over the last --window "
+            "(default: queue.stop_min_yield, as the queue's stopping signal)."
+        ),
+    ] = None,
+    window: Annotated[
+        int | None,
+        typer.Option(min=1, help="Labels in the recent-yield window (default: queue.stop_window)."),
+    ] = None,
     min_pairs: Annotated[
         int, typer.Option(min=1, help="Double-labelled days a country needs for own agreement.")
     ] = 10,
@@ -91,7 +98,12 @@ def weekly(
 
     st = state(ctx)
     iso = resolve_week(week)  # a bad --week fails (exit 7) before the database is touched
-    options = WeeklyOptions(low_yield=low_yield, window=window, min_pairs=min_pairs)
+    queue = st.settings().queue
+    options = WeeklyOptions(
+        low_yield=queue.stop_min_yield if low_yield is None else low_yield,
+        window=queue.stop_window if window is None else window,
+        min_pairs=min_pairs,
+    )
     with st.workspace() as ws:
         report = weekly_report(ws, week=iso, countries=split_countries(countries), options=options)
     if fmt is WeeklyFormat.text and out is None:

@@ -176,7 +176,10 @@ def build_queue(
         }
         positives = training[training["label"] == 1]
         stopping = stopping_signal(
-            _history(session, targets), predictions=_prediction_drift(ws, pool)
+            _history(session, targets),
+            predictions=_prediction_drift(ws, pool),
+            window=settings.queue.stop_window,
+            min_yield=settings.queue.stop_min_yield,
         )
         scores = score_candidates(
             pool, strategy, rng, positive_counts=positive_counts, positives=positives
