@@ -74,7 +74,6 @@ def retrain(
             engine=engine,
             jobs=jobs,
             dask_scheduler=dask_scheduler,
-            strict=False,
             promote=not no_promote,
             max_attributed_batches=batches,
             progress=progress,

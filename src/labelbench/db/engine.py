@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from labelbench.config import redact_url
 from labelbench.errors import DatabaseError
 
 #: How long SQLite waits for another writer before giving up (ms).
@@ -89,12 +88,3 @@ def first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-@contextlib.contextmanager
-def translate_errors(url: str) -> Iterator[None]:
-    """Turn driver-level failures into :class:`DatabaseError` with a redacted URL."""
-    try:
-        yield
-    except OperationalError as exc:
-        raise DatabaseError(f"database error on {redact_url(url)}: {first_line(exc)}") from exc

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.orm import Session
 
 from labelbench.domain.constants import FEATURES
 from labelbench.ml.evaluation import ServingThresholds
@@ -84,10 +83,9 @@ class Predictor:
 
 
 def attach_predictions(
-    ws: Workspace, session: Session, pool: pd.DataFrame, predictor: Predictor | None = None
+    ws: Workspace, pool: pd.DataFrame, predictor: Predictor | None = None
 ) -> tuple[pd.DataFrame, str | None]:
     """Add the production model's columns to a candidate pool (NaN when there is no model)."""
-    del session  # predictions need no database work beyond loading the model
     predictor = predictor if predictor is not None else Predictor.for_production(ws)
     pool = pool.copy()
     if predictor is None:

@@ -168,7 +168,7 @@ def build_queue(
             session.scalars(select(QueueItem.sample_id).where(QueueItem.status.in_(("claimed",))))
         )
         pool = pool[~pool["sample_id"].isin(busy)].reset_index(drop=True)
-        pool, model_run_id = attach_predictions(ws, session, pool)
+        pool, model_run_id = attach_predictions(ws, pool)
         training = training_frame(session)
         positive_counts = {
             str(c): int(v)

@@ -33,7 +33,7 @@ from labelbench.db import queries
 from labelbench.db.models import LabelBatch, ModelRun
 from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import LabelEvent, standing_decisions
-from labelbench.errors import GatesFailedError, InputError
+from labelbench.errors import InputError
 from labelbench.ml.attribution import median_f1_delta
 from labelbench.ml.bundle import load_bundle, save_bundle
 from labelbench.ml.estimators import PipelineSpec, make_model
@@ -182,7 +182,6 @@ def retrain(
     engine: str | None = None,
     jobs: int | None = None,
     dask_scheduler: str | None = None,
-    strict: bool = False,
     promote: bool = True,
     max_attributed_batches: int = 5,
     progress: StageProgress | None = None,
@@ -343,11 +342,6 @@ def retrain(
     except BaseException:
         shutil.rmtree(bundle_dir, ignore_errors=True)  # nothing half-written survives
         raise
-    if strict and not passed and production_run is not None:
-        raise GatesFailedError(
-            f"run {run_id} saved as candidate, but promotion gates failed: "
-            + ", ".join(g.name for g in gates if g.passed is False)
-        )
     return report
 
 
