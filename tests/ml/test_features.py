@@ -356,3 +356,37 @@ def test_fingerprints_do_not_depend_on_chunking(monkeypatch: pytest.MonkeyPatch)
     whole = build(evidence, incidents=incidents)
     monkeypatch.setattr("labelbench.ml.features._FINGERPRINT_CHUNK_ROWS", 7)
     pd.testing.assert_frame_equal(whole, build(evidence, incidents=incidents))
+
+
+def test_aggregate_rows_weigh_their_measurements_and_plain_fingerprints_are_stable() -> None:
+    evidence, incidents = _world()
+    base = build(evidence, incidents=incidents)
+    # The aggregate columns, all NULL, change nothing: not the features, not the fingerprints.
+    with_nulls = evidence.assign(
+        measurements=pd.array([None] * len(evidence), dtype="Int64"),
+        anomalous_measurements=pd.array([None] * len(evidence), dtype="Int64"),
+    )
+    pd.testing.assert_frame_equal(build(with_nulls, incidents=incidents), base)
+    # One aggregate row of 60 measurements (45 anomalous) beside 5 plain rows (2 anomalous).
+    plain = frame(rows("ZZ", D0, 5, 2))
+    agg = plain.iloc[[0]].assign(
+        source_ref="agg", anomalous=False, measurements=60, anomalous_measurements=45
+    )
+    mixed = pd.concat([plain, agg], ignore_index=True)
+    out = row_of(build(mixed), "ZZ", D0)
+    assert out["measurement_count"] == 65 and out["evidence_count"] == 65
+    assert out["anomaly_rate"] == pytest.approx(47 / 65)
+    assert out["high_evidence"] == 1.0
+    bumped = mixed.copy()
+    bumped.loc[5, "anomalous_measurements"] = 44
+    assert row_of(build(bumped), "ZZ", D0)["fingerprint"] != out["fingerprint"]
+
+
+def test_incident_labels_match_the_builder() -> None:
+    from labelbench.ml.features import incident_labels
+
+    evidence, incidents = _world()
+    built = build(evidence, incidents=incidents)
+    derived = incident_labels(built[["country", "day"]], incidents)
+    assert (derived == built["incident_label"].to_numpy()).all()
+    assert derived.sum() > 0

@@ -73,3 +73,54 @@ def test_training_labels_follow_human_verdicts(tiny_world_ws) -> None:  # type: 
     others = frame.drop(index=[r[0] for r in rows])
     assert (others["label"] == others["incident_label"]).all()
     assert dt.date(2026, 6, 1) <= frame["day"].min()
+
+
+def test_scoped_rebuild_matches_a_full_rebuild(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    """After changing one country's evidence, rebuilding only what it reaches = a full rebuild."""
+    from labelbench.services.features import affected_scope
+
+    ws = tiny_world_ws
+    with ws.transaction() as session:
+        ids = session.scalars(
+            select(Evidence.id).where(Evidence.country == "OM").order_by(Evidence.id).limit(40)
+        ).all()
+        session.execute(update(Evidence).where(Evidence.id.in_(ids)).values(anomalous=True))
+        neighbours = queries.neighbours(session)
+    dependents, inputs = affected_scope(neighbours, {"OM"})
+    assert "OM" in dependents and dependents <= inputs
+    assert {c for c, nb in neighbours.items() if "OM" in nb} <= dependents
+    scoped = build_features(ws, countries={"OM"})
+    assert scoped.updated > 0 and scoped.countries == len(dependents)
+    with ws.transaction() as session:
+        after_scoped = queries.samples_frame(session)
+    full = build_features(ws)
+    assert full.inserted == full.updated == full.removed == 0
+    with ws.transaction() as session:
+        assert queries.samples_frame(session).equals(after_scoped)
+
+
+def test_aggregate_evidence_counts_measurements(workspace) -> None:  # type: ignore[no-untyped-def]
+    """An OONI aggregate row stands for its measurements in anomaly_rate and the threshold."""
+    ws = workspace
+    day = dt.date(2026, 6, 3)
+    stamp = dt.datetime(2026, 6, 3, tzinfo=dt.UTC)
+    with ws.transaction() as session:
+        session.add_all(
+            [
+                Evidence(
+                    source="ooni", kind="web_connectivity", source_ref="agg-1", observed_at=stamp,
+                    day=day, country="OM", anomalous=True, measurements=40,
+                    anomalous_measurements=10,
+                ),
+                Evidence(
+                    source="ioda", kind="bgp", source_ref="row-1", observed_at=stamp, day=day,
+                    country="OM", anomalous=True,
+                ),
+            ]
+        )  # fmt: skip
+    report = build_features(ws)
+    assert report.inserted == 1  # 41 measurements pass the 5-row threshold with only 2 rows
+    with ws.transaction() as session:
+        row = queries.samples_frame(session).iloc[0]
+    assert row["measurement_count"] == 41 and row["evidence_count"] == 41
+    assert row["anomaly_rate"] == 11 / 41

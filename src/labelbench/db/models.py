@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,12 +45,17 @@ class Country(Base):
 
 
 class CountryNeighbour(Base):
-    """Directed neighbour edge: same UN M49 subregion and/or a land border."""
+    """Directed neighbour edge: same UN M49 subregion and/or a land border, or an imported one.
+
+    ``custom`` edges come from ``labelbench import countries`` (see :class:`CountryOverride`).
+    """
 
     __tablename__ = "country_neighbours"
     __table_args__ = (
         CheckConstraint("country <> neighbour", name="not_self"),
-        CheckConstraint(_in("relation", ("subregion", "border", "both")), name="relation"),
+        CheckConstraint(
+            _in("relation", ("subregion", "border", "both", "custom")), name="relation"
+        ),
     )
 
     country: Mapped[str] = mapped_column(ForeignKey("countries.code"), primary_key=True)
@@ -64,6 +70,12 @@ class Evidence(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_ref"),
         CheckConstraint(_in("source", SOURCES), name="source"),
+        CheckConstraint(
+            "(measurements IS NULL AND anomalous_measurements IS NULL) OR "
+            "(measurements >= 1 AND anomalous_measurements >= 0 "
+            "AND anomalous_measurements <= measurements)",
+            name="measurements",
+        ),
         Index("ix_evidence_country_day", "country", "day"),
     )
 
@@ -85,6 +97,10 @@ class Evidence(Base):
     blocking_method: Mapped[str | None] = mapped_column(String(40))
     confidence: Mapped[float | None] = mapped_column(Float)
     anomalous: Mapped[bool] = mapped_column(Boolean)
+    measurements: Mapped[int | None] = mapped_column(Integer)
+    """Measurements this row stands for (an OONI aggregate row); NULL for one observation."""
+    anomalous_measurements: Mapped[int | None] = mapped_column(Integer)
+    """Anomalous measurements among ``measurements``; NULL for one observation."""
 
 
 class Incident(Base):
@@ -95,6 +111,7 @@ class Incident(Base):
         CheckConstraint(_in("incident_type", INCIDENT_TYPES), name="incident_type"),
         CheckConstraint("last_seen >= first_seen", name="span"),
         Index("ix_incidents_country_first_seen", "country", "first_seen"),
+        UniqueConstraint("import_key"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
@@ -104,6 +121,10 @@ class Incident(Base):
     incident_type: Mapped[str] = mapped_column(String(20))
     source: Mapped[str | None] = mapped_column(String(40))
     citation_url: Mapped[str | None] = mapped_column(Text)
+    open_ended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Imported without an end ("Ongoing"); ``last_seen`` was set by the documented rule."""
+    import_key: Mapped[str | None] = mapped_column(String(64))
+    """Hash of (country, start, type, source, link) for imported incidents: re-imports match it."""
 
 
 class ProbeMetric(Base):
@@ -126,6 +147,8 @@ class Sample(Base):
     __table_args__ = (
         UniqueConstraint("country", "day"),
         CheckConstraint("incident_label IN (0, 1)", name="incident_label"),
+        CheckConstraint(_in("origin", ("evidence", "import")), name="origin"),
+        CheckConstraint("given_label IN (0, 1)", name="given_label"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
@@ -136,6 +159,10 @@ class Sample(Base):
     """Hash of the evidence rows behind the sample; labels record the one the analyst saw."""
     incident_label: Mapped[int] = mapped_column(SmallInteger)
     built_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    origin: Mapped[str] = mapped_column(String(10), default="evidence", server_default="evidence")
+    """``evidence``: built from evidence rows; ``import``: a team's own feature row (kept as is)."""
+    given_label: Mapped[int | None] = mapped_column(SmallInteger)
+    """The label column of an imported feature row; NULL means "derive it from incidents"."""
     anomaly_rate: Mapped[float] = mapped_column(Float)
     measurement_count: Mapped[float] = mapped_column(Float)
     spike_magnitude: Mapped[float] = mapped_column(Float)
@@ -303,3 +330,39 @@ class QueueItem(Base):
     exclude_analyst: Mapped[str | None] = mapped_column(String(80))
     label_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id"))
     done_at: Mapped[dt.datetime | None]
+
+
+class CountryOverride(Base):
+    """A team's own regime cluster or neighbour set for a country (``import countries``).
+
+    Kept apart from :class:`Country` so that re-syncing the ISO reference data never loses it:
+    :func:`labelbench.services.reference.sync_countries` applies overrides last.
+    """
+
+    __tablename__ = "country_overrides"
+
+    country: Mapped[str] = mapped_column(ForeignKey("countries.code"), primary_key=True)
+    cluster_set: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True when the override decides the cluster (``cluster`` NULL then means "no cluster")."""
+    cluster: Mapped[str | None] = mapped_column(String(60))
+    neighbours: Mapped[list[str] | None] = mapped_column(PortableJSON)
+    """The country's whole neighbour set; NULL keeps the ISO-derived one."""
+    source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ImportRun(Base):
+    """One successful ``labelbench import``: what file, by whom, and what it changed."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    counts: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
+    """rows, inserted, updated, unchanged, duplicates, rejected and the feature-build summary."""
+    options: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)

@@ -18,6 +18,7 @@ from labelbench.db.models import (
     Label,
     LabelBatch,
     ProbeMetric,
+    QueueItem,
     Sample,
 )
 from labelbench.domain.constants import FEATURES
@@ -41,6 +42,8 @@ EVIDENCE_COLUMNS = (
     "blocking_method",
     "confidence",
     "anomalous",
+    "measurements",  # the last two are NULL on row-level evidence (only aggregates set them)
+    "anomalous_measurements",
 )
 SAMPLE_COLUMNS = (
     "id",
@@ -50,6 +53,8 @@ SAMPLE_COLUMNS = (
     "evidence_count",
     "fingerprint",
     "incident_label",
+    "origin",
+    "given_label",
 )
 
 
@@ -137,7 +142,7 @@ def evidence_frame(session: Session, countries: Sequence[str] | None = None) -> 
     """Evidence rows as the feature builder expects them (observed_at tz-aware UTC)."""
     cols = [getattr(Evidence, c) for c in EVIDENCE_COLUMNS]
     stmt = select(*cols)
-    if countries:
+    if countries is not None:
         stmt = stmt.where(Evidence.country.in_(countries))
     if session.get_bind().dialect.name == "postgresql":
         df = _copy_out(session, stmt, EVIDENCE_COLUMNS)
@@ -178,9 +183,15 @@ def _copy_out(session: Session, stmt: Any, columns: Sequence[str]) -> pd.DataFra
 
 
 def anomaly_counts(session: Session, key: Any, *where: Any) -> dict[Any, tuple[int, int]]:
-    """Evidence rows and anomalous rows grouped by ``key`` (a column), under ``where``."""
-    anomalous = func.sum(case((Evidence.anomalous, 1), else_=0))
-    stmt = select(key, func.count(), anomalous).where(*where).group_by(key)
+    """Measurements and anomalous measurements grouped by ``key`` (a column), under ``where``.
+
+    A plain evidence row is one measurement; an aggregate row counts its ``measurements``.
+    """
+    total = func.sum(func.coalesce(Evidence.measurements, 1))
+    anomalous = func.sum(
+        func.coalesce(Evidence.anomalous_measurements, case((Evidence.anomalous, 1), else_=0))
+    )
+    stmt = select(key, total, anomalous).where(*where).group_by(key)
     return {k: (int(n), int(a or 0)) for k, n, a in session.execute(stmt)}
 
 
@@ -194,14 +205,20 @@ def evidence_for_day(session: Session, country: str, day: dt.date) -> list[Evide
     )
 
 
-def incidents_frame(session: Session) -> pd.DataFrame:
+def incidents_frame(session: Session, countries: Sequence[str] | None = None) -> pd.DataFrame:
     cols = ("id", "country", "first_seen", "last_seen", "incident_type", "source", "citation_url")
-    return _frame(session, select(*[getattr(Incident, c) for c in cols]), cols)
+    stmt = select(*[getattr(Incident, c) for c in cols])
+    if countries is not None:
+        stmt = stmt.where(Incident.country.in_(countries))
+    return _frame(session, stmt, cols)
 
 
-def probe_frame(session: Session) -> pd.DataFrame:
+def probe_frame(session: Session, countries: Sequence[str] | None = None) -> pd.DataFrame:
     cols = ("country", "day", "node_count", "block_rate", "avg_confidence", "agreement")
-    return _frame(session, select(*[getattr(ProbeMetric, c) for c in cols]), cols)
+    stmt = select(*[getattr(ProbeMetric, c) for c in cols])
+    if countries is not None:
+        stmt = stmt.where(ProbeMetric.country.in_(countries))
+    return _frame(session, stmt, cols)
 
 
 # --- samples ----------------------------------------------------------------------------------
@@ -315,6 +332,26 @@ def labels_frame(session: Session) -> pd.DataFrame:
         .order_by(Label.id)
     )
     return _frame(session, stmt, cols)
+
+
+def batches_frame(session: Session) -> pd.DataFrame:
+    """Labelling sessions (batches) keyed by ``batch_id``, for label provenance."""
+    cols = ("batch_id", "session_started_at", "session_strategy")
+    stmt = select(LabelBatch.id, LabelBatch.started_at, LabelBatch.strategy)
+    frame = _frame(session, stmt, cols)
+    frame["batch_id"] = frame["batch_id"].astype("Int64")
+    return frame
+
+
+def queue_context_frame(session: Session) -> pd.DataFrame:
+    """Why each labelled day was shown: the queue item answered by each label."""
+    cols = ("label_id", "queue_strategy", "queue_reason", "queue_expected_p")
+    stmt = select(
+        QueueItem.label_id, QueueItem.strategy, QueueItem.reason, QueueItem.expected_p
+    ).where(QueueItem.label_id.is_not(None))
+    frame = _frame(session, stmt, cols).drop_duplicates("label_id")
+    frame["label_id"] = frame["label_id"].astype("int64")
+    return frame
 
 
 # --- counts -----------------------------------------------------------------------------------

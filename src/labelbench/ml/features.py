@@ -6,8 +6,14 @@ evidence (sub-threshold days feed baselines and contagion too), never over sampl
 
 Definitions (``d`` is the sample day; windows are inclusive day ranges):
 
-- ``anomaly_rate``: share of the day's evidence rows with ``anomalous`` true.
-- ``measurement_count``: number of evidence rows that day.
+- ``anomaly_rate``: share of the day's measurements that are anomalous.
+- ``measurement_count``: number of measurements that day.
+
+A *measurement* is one evidence row, except for aggregate rows (an imported OONI aggregation
+export) whose optional ``measurements`` / ``anomalous_measurements`` columns say how many
+measurements, and how many anomalous ones, the row stands for. On row-level evidence (the demo,
+Censored Planet, IODA, probes) both definitions are the production ones: rows and anomalous rows.
+The sample threshold counts measurements too.
 - ``spike_magnitude``: ``anomaly_rate / (baseline + SPIKE_EPSILON)`` where ``baseline`` is the mean
   daily anomaly_rate of the country over its evidence days in ``[d-30, d-1]``
   (:data:`SPIKE_BASELINE_DAYS`); ``1.0`` when that window has no evidence day.
@@ -211,6 +217,19 @@ class DailyGrid:
         )
 
 
+def measurement_weights(evidence: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
+    """Measurements and anomalous measurements per evidence row (1 and 0/1 for plain rows)."""
+    flags = evidence["anomalous"].fillna(False).astype(bool).to_numpy().astype(np.float64)
+    if "measurements" not in evidence.columns:
+        return np.ones(len(evidence)), flags
+    total = pd.to_numeric(evidence["measurements"]).astype("Float64")
+    aggregate = total.notna().to_numpy()
+    weight = np.where(aggregate, total.fillna(1).to_numpy(dtype=np.float64), 1.0)
+    anom_col = pd.to_numeric(evidence["anomalous_measurements"]).astype("Float64").fillna(0)
+    anomalous = np.where(aggregate, anom_col.to_numpy(dtype=np.float64), flags)
+    return weight, anomalous
+
+
 def daily_grid(evidence: pd.DataFrame) -> DailyGrid:
     """Aggregate evidence rows into integer day x country counts (order-independent by design)."""
     _require(evidence, EVIDENCE_COLUMNS, "evidence")
@@ -222,14 +241,11 @@ def daily_grid(evidence: pd.DataFrame) -> DailyGrid:
     n_days = int(days.max()) - day0 + 1
     n_countries = len(countries)
     cell = (days - day0) * n_countries + country_codes
-    anomalous = evidence["anomalous"].fillna(False).astype(bool).to_numpy()
+    weight, anomalous = measurement_weights(evidence)
     size = n_days * n_countries
-    counts = np.bincount(cell, minlength=size).astype(np.int64).reshape(n_days, n_countries)
-    anom = (
-        np.bincount(cell, weights=anomalous.astype(np.float64), minlength=size)
-        .astype(np.int64)
-        .reshape(n_days, n_countries)
-    )
+    counts = np.bincount(cell, weights=weight, minlength=size).astype(np.int64)
+    anom = np.bincount(cell, weights=anomalous, minlength=size).astype(np.int64)
+    counts, anom = counts.reshape(n_days, n_countries), anom.reshape(n_days, n_countries)
     return DailyGrid(tuple(str(c) for c in countries), day0, counts, anom)
 
 
@@ -489,6 +505,17 @@ def _hash_chunk(rows: pd.DataFrame, cells: IntArray, digest: dict[int, str]) -> 
     text = parts[0].astype(str)
     for part in parts[1:]:  # element-wise ``+`` on str columns runs in Arrow, unlike ``str.cat``
         text = text + _FIELD_SEP + part.astype(str)
+    if "measurements" in rows.columns and rows["measurements"].notna().any():
+        # Aggregate rows hash their weights too; plain rows keep the text (and the fingerprints
+        # stored with labels) they had before aggregate evidence existed.
+        aggregate = rows["measurements"].notna()
+        extra = (
+            _FIELD_SEP
+            + _canonical_text(pd.to_numeric(rows["measurements"]).astype("Float64"))
+            + _FIELD_SEP
+            + _canonical_text(pd.to_numeric(rows["anomalous_measurements"]).astype("Float64"))
+        )
+        text = text.where(~aggregate, text + extra)
     order = pd.DataFrame({"cell": cells, "text": text.to_numpy()}).sort_values(
         ["cell", "text"], kind="stable"
     )
@@ -628,3 +655,47 @@ def pair_weight(
         return 0.0, overlap
     r = float(np.corrcoef(joined["a"].to_numpy(), joined["b"].to_numpy())[0, 1])
     return max(0.0, r), overlap
+
+
+def incident_labels(keys: pd.DataFrame, incidents: pd.DataFrame) -> IntArray:
+    """1 where a censorship or mixed incident of the row's country covers its day, else 0.
+
+    The same rule as ``incident_label`` in :func:`build_samples`, for rows that were not built
+    from evidence (imported feature tables).
+    """
+    out = np.zeros(len(keys), dtype=np.int64)
+    if len(keys) == 0 or len(incidents) == 0:
+        return out
+    kept = incidents[incidents["incident_type"].astype(str).isin(LABELLING_INCIDENT_TYPES)]
+    if len(kept) == 0:
+        return out
+    first = _day_numbers(kept["first_seen"], "incidents")
+    last = _day_numbers(kept["last_seen"], "incidents")
+    codes = kept["country"].astype(str).to_numpy()
+    days = _day_numbers(keys["day"], "samples")
+    countries = keys["country"].astype(str).to_numpy()
+    for country in np.unique(countries):
+        rows = countries == country
+        sel = codes == country
+        if not sel.any():
+            continue
+        f, ln = np.sort(first[sel]), np.sort(last[sel])
+        d = days[rows]
+        covering = np.searchsorted(f, d, side="right") - np.searchsorted(ln, d, side="left")
+        out[rows] = (covering > 0).astype(np.int64)
+    return out
+
+
+def feature_fingerprints(frame: pd.DataFrame) -> list[str]:
+    """Hash of an imported row's feature values (and label), standing in for its evidence.
+
+    Labels record the fingerprint the analyst saw; a re-import that changes a row's values
+    changes this hash, which flags the row's labels for re-review as changed evidence would.
+    """
+    columns = [*FEATURES, "given_label"]
+    parts = [_canonical_text(pd.to_numeric(frame[c]).astype("Float64")) for c in columns]
+    text = parts[0].astype(str)
+    for part in parts[1:]:
+        text = text + _FIELD_SEP + part.astype(str)
+    digests = (hashlib.sha256(("import" + _ROW_SEP + t).encode("utf-8")) for t in text.tolist())
+    return [d.hexdigest()[:FINGERPRINT_HEX_CHARS] for d in digests]

@@ -84,7 +84,7 @@ def create_demo(
             evidence["day"] = evidence["observed_at"].dt.date
             say(f"inserting {len(evidence):,} evidence rows")
             n_evidence = queries.insert_frame(
-                session, Evidence.__table__, evidence[[*queries.EVIDENCE_COLUMNS, "day"]]
+                session, Evidence.__table__, evidence[[*queries.EVIDENCE_COLUMNS[:-2], "day"]]
             )
             cols = ["country", "first_seen", "last_seen", "incident_type", "source", "citation_url"]
             n_incidents = queries.insert_frame(session, Incident.__table__, world.incidents[cols])

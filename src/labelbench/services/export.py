@@ -11,6 +11,7 @@ import pandas as pd
 from labelbench import __version__
 from labelbench.db import queries
 from labelbench.domain.constants import FEATURES
+from labelbench.domain.labels import effective_labels
 from labelbench.errors import InputError
 from labelbench.services.labels import training_frame
 from labelbench.services.workspace import Workspace
@@ -71,11 +72,52 @@ def export_samples(ws: Workspace, path: Path) -> int:
 
 
 def export_labels(ws: Workspace, path: Path) -> int:
-    """The label log, every event, with the sample's country/day and whether evidence changed."""
+    """The whole label log, one row per event, with everything needed to trust or audit it.
+
+    Per event: who (analyst), in which labelling session (batch id, its start, strategy and
+    status), when, what (event, verdict, note, citation, seconds spent), on what evidence (the
+    fingerprint the analyst saw, the current one, and whether it has changed since), why the
+    day was shown (queue strategy, reason, the model's probability), whether the event still
+    stands (``retracted_by``, reverted batch) and how the sample ended up (its effective verdict,
+    and the adjudication that settled it, if any).
+    """
     _format_of(path)
     with ws.transaction(readonly=True) as session:
         frame = queries.labels_frame(session)
+        events = queries.label_events(session)
+        sessions = queries.batches_frame(session)
+        queued = queries.queue_context_frame(session)
+    retractions = frame[frame["event"] == "retraction"].set_index("retracts_id")["label_id"]
+    frame["retracted_by"] = frame["label_id"].map(retractions).astype("Int64")
+    frame["retracts_id"] = frame["retracts_id"].astype("Int64")
+    frame["batch_id"] = frame["batch_id"].astype("Int64")
+    frame["stands"] = frame["retracted_by"].isna() & (frame["batch_status"] != "reverted")
+    frame.loc[frame["event"] == "retraction", "stands"] = False
+    effective = effective_labels(events)
+    frame["effective_verdict"] = frame["sample_id"].map(
+        lambda sid: effective[int(sid)].verdict if int(sid) in effective else None
+    )
+    adjudications = frame[(frame["event"] == "adjudication") & frame["stands"]]
+    last = adjudications.sort_values(["created_at", "label_id"]).groupby("sample_id").last()
+    frame["adjudicated_verdict"] = frame["sample_id"].map(last["verdict"])
+    frame["adjudicated_by"] = frame["sample_id"].map(last["analyst"])
+    frame["adjudicated_at"] = frame["sample_id"].map(last["created_at"])
+    frame = frame.merge(sessions, on="batch_id", how="left").merge(
+        queued, on="label_id", how="left"
+    )
     frame["evidence_changed"] = frame["evidence_fingerprint"] != frame["current_fingerprint"]
     frame["labelbench_version"] = __version__
-    _write_atomically(frame, path)
+    frame = frame.rename(columns={"batch_id": "session_id", "batch_status": "session_status"})
+    _write_atomically(frame[list(LABEL_EXPORT_COLUMNS)], path)
     return len(frame)
+
+
+#: Columns of `export labels`, in order (documented in the README).
+LABEL_EXPORT_COLUMNS = (
+    "label_id", "sample_id", "country", "day", "event", "verdict", "analyst", "created_at",
+    "note", "citation_url", "seconds_spent", "session_id", "session_started_at",
+    "session_strategy", "session_status", "queue_strategy", "queue_reason", "queue_expected_p",
+    "evidence_fingerprint", "current_fingerprint", "evidence_changed", "retracts_id",
+    "retracted_by", "stands", "effective_verdict", "adjudicated_verdict", "adjudicated_by",
+    "adjudicated_at", "labelbench_version",
+)  # fmt: skip

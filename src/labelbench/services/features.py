@@ -1,8 +1,9 @@
 """`labelbench features build`: recompute samples and features, then write only what changed.
 
-The whole feature table is recomputed in memory (contagion features couple countries, so a
-change anywhere can move a neighbour's row) and diffed against the stored samples: new country-days
-are inserted, changed rows are updated in place (same sample id, so labels stay attached and a
+The feature table is recomputed in memory and diffed against the stored samples: all of it for
+`features build`, or after an import only the countries the change can reach (the changed ones and
+every country that has one of them as a contagion neighbour). New country-days are inserted,
+changed rows are updated in place (same sample id, so labels stay attached and a
 new fingerprint flags them for re-review), unchanged rows are not touched. Rebuilding unchanged
 data therefore writes nothing.
 """
@@ -10,7 +11,7 @@ data therefore writes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from labelbench.db import queries
 from labelbench.db.base import utcnow
 from labelbench.db.models import Sample
 from labelbench.domain.constants import FEATURES
-from labelbench.ml.features import build_samples
+from labelbench.ml.features import OUTPUT_COLUMNS, build_samples, incident_labels
 from labelbench.services.workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -41,29 +42,105 @@ class FeatureBuildReport:
     """Samples that fell below the evidence threshold but keep labels, so are kept."""
     fingerprint_changed: int
     seconds: float
+    countries: int = 0
+    """Countries whose rows were recomputed (every country with evidence on a full build)."""
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
 
-def build_features(ws: Workspace, progress: Progress | None = None) -> FeatureBuildReport:
-    """Recompute every sample from evidence, incidents and probe metrics; write the diff."""
+def build_features(
+    ws: Workspace, progress: Progress | None = None, countries: Collection[str] | None = None
+) -> FeatureBuildReport:
+    """Recompute samples from evidence, incidents and probe metrics; write the diff.
+
+    ``countries`` limits the work to what a change in those countries can move (see
+    :func:`rebuild`); None rebuilds everything.
+    """
+    with ws.transaction() as session:
+        return rebuild(session, ws.settings.min_evidence, countries=countries, progress=progress)
+
+
+def affected_scope(
+    neighbours: Mapping[str, frozenset[str]], changed: Collection[str]
+) -> tuple[set[str], set[str]]:
+    """The countries whose rows a change can move, and the countries their features read.
+
+    A country's row depends on its own evidence, incidents and probes and on its neighbours'
+    evidence and incidents (contagion), so a change in ``c`` moves the rows of ``c`` and of every
+    country that lists ``c`` as a neighbour; recomputing those needs their neighbours' data too.
+    """
+    touched = set(changed)
+    dependents = touched | {c for c, nbrs in neighbours.items() if nbrs & touched}
+    inputs = set(dependents)
+    for c in dependents:
+        inputs |= neighbours.get(c, frozenset())
+    return dependents, inputs
+
+
+def rebuild(
+    session: Session,
+    min_evidence: int,
+    *,
+    countries: Collection[str] | None = None,
+    progress: Progress | None = None,
+) -> FeatureBuildReport:
+    """The feature build inside the caller's transaction (imports build in their own).
+
+    Samples imported from a team's feature table (``origin = 'import'``) are never recomputed or
+    removed: their features are the team's. Only their incident-derived label is refreshed, when
+    the imported row had no label of its own.
+    """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
-    with ws.transaction() as session:
-        say("loading evidence")
-        evidence = queries.evidence_frame(session)
-        incidents = queries.incidents_frame(session)
-        probes = queries.probe_frame(session)
-        neighbours = queries.neighbours(session)
-        existing = queries.samples_frame(session)
+    neighbours = queries.neighbours(session)
+    if countries is None:
+        scope: list[str] | None = None
+        inputs: list[str] | None = None
+    else:
+        dependents, needed = affected_scope(neighbours, countries)
+        scope, inputs = sorted(dependents), sorted(needed)
+    say("loading evidence")
+    evidence = queries.evidence_frame(session, inputs)
+    incidents = queries.incidents_frame(session, inputs)
+    probes = queries.probe_frame(session, inputs)
+    existing = queries.samples_frame(session, scope) if scope != [] else _no_samples()
+    if len(evidence):
         say(f"computing features for {len(evidence):,} evidence rows")
-        fresh = build_samples(
-            evidence, incidents, probes, neighbours, min_evidence=ws.settings.min_evidence
-        )
-        say("writing changes")
-        report = _write_diff(session, fresh, existing)
-    return FeatureBuildReport(**report, seconds=round(time.perf_counter() - started, 2))
+        fresh = build_samples(evidence, incidents, probes, neighbours, min_evidence=min_evidence)
+    else:
+        fresh = pd.DataFrame({c: [] for c in OUTPUT_COLUMNS})
+    if scope is not None:
+        fresh = fresh[fresh["country"].isin(scope)]
+    imported = existing[existing["origin"] == "import"]
+    built = existing[existing["origin"] != "import"]
+    if len(imported):
+        keys = pd.MultiIndex.from_frame(imported[["country", "day"]])
+        fresh = fresh[~pd.MultiIndex.from_frame(fresh[["country", "day"]]).isin(keys)]
+        _relabel_imported(session, imported, incidents)
+    say("writing changes")
+    counts = _write_diff(session, fresh.reset_index(drop=True), built)
+    n_countries = len(scope) if scope is not None else int(fresh["country"].nunique())
+    return FeatureBuildReport(
+        **counts,
+        seconds=round(time.perf_counter() - started, 2),
+        countries=n_countries,
+    )
+
+
+def _no_samples() -> pd.DataFrame:
+    return pd.DataFrame({c: [] for c in queries.SAMPLE_COLUMNS})
+
+
+def _relabel_imported(session: Session, imported: pd.DataFrame, incidents: pd.DataFrame) -> None:
+    """Imported rows without their own label follow the incidents, like built samples do."""
+    derived = incident_labels(imported[["country", "day"]], incidents)
+    given = pd.to_numeric(imported["given_label"]).astype("Float64")
+    target = np.where(given.notna().to_numpy(), given.fillna(0).to_numpy(), derived)
+    changed = target.astype(np.int64) != imported["incident_label"].to_numpy().astype(np.int64)
+    if changed.any():
+        rows = imported.loc[changed, ["id"]].assign(incident_label=target[changed].astype(int))
+        queries.update_samples(session, _records(rows))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -78,6 +155,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 def _write_diff(session: Session, fresh: pd.DataFrame, existing: pd.DataFrame) -> dict[str, int]:
     # ``fresh`` has no id column, so after the merge ``id`` is the stored sample's id.
     key = ["country", "day"]
+    existing = existing.drop(columns=["origin", "given_label"], errors="ignore")
     merged = fresh.merge(existing, on=key, how="outer", suffixes=("", "_old"), indicator=True)
     new_rows = merged[merged["_merge"] == "left_only"]
     gone = merged[merged["_merge"] == "right_only"]

@@ -42,6 +42,7 @@ from labelbench.ml.gates import GatePolicy, GateResult, evaluate_gates, gates_pa
 from labelbench.ml.parallel import parallel_backend_for
 from labelbench.services.labels import training_frame
 from labelbench.services.predict import Predictor
+from labelbench.services.reference import effective_clusters
 from labelbench.services.registry import run_for_alias, set_alias, verify_bundle
 from labelbench.services.workspace import Workspace
 
@@ -140,12 +141,14 @@ def _summary(result: LocoResult) -> dict[str, Any]:
 
 def candidate_spec(ws: Workspace, pipeline: str | None, engine: str | None) -> PipelineSpec:
     t = ws.settings.training
+    with ws.transaction(readonly=True) as session:
+        clusters = effective_clusters(session, ws.settings)
     return PipelineSpec(
         pipeline=pipeline or t.pipeline,
         engine=engine or t.engine,
         base_params=dict(t.base_params),
         head_params=dict(t.head_params),
-        clusters={k: tuple(v) for k, v in ws.settings.clusters.items()},
+        clusters=clusters,
         n_anchors=t.n_anchors,
         random_state=t.random_state,
     )

@@ -24,6 +24,7 @@ from labelbench.ml.estimators import PipelineSpec
 from labelbench.ml.simulation import SimulationConfig, SimulationResult, simulate
 from labelbench.services.labels import training_frame
 from labelbench.services.queue import target_countries
+from labelbench.services.reference import effective_clusters
 from labelbench.services.workspace import Workspace
 
 
@@ -115,6 +116,8 @@ def run_simulation(
         pool[chosen] = True
         oracle = np.where(oracle < 0, 0, oracle)
     t = ws.settings.training
+    with ws.transaction(readonly=True) as session:
+        clusters = effective_clusters(session, ws.settings)
     config = SimulationConfig(
         strategies=tuple(strategies),
         rounds=rounds,
@@ -124,7 +127,7 @@ def run_simulation(
             pipeline="base",
             engine="fast",
             base_params=dict(t.base_params),
-            clusters={k: tuple(v) for k, v in ws.settings.clusters.items()},
+            clusters=clusters,
             random_state=t.random_state,
         ),
         n_jobs=jobs if jobs is not None else t.jobs,
