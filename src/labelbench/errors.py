@@ -24,13 +24,19 @@ class ExitCode(IntEnum):
     MODEL = 8
     GATES_FAILED = 9
     CONFLICT = 10
+    REJECTED = 11
     INTERRUPTED = 130
 
 
 class LabelbenchError(Exception):
-    """Base of every error labelbench reports to a user."""
+    """Base of every error labelbench reports to a user.
+
+    The message is one line; ``details`` are optional further lines (a rejected file's first
+    errors by line and column) that the CLI prints under it.
+    """
 
     exit_code: ExitCode = ExitCode.UNEXPECTED
+    details: tuple[str, ...] = ()
 
 
 class ConfigError(LabelbenchError):

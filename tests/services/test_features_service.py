@@ -90,7 +90,7 @@ def test_scoped_rebuild_matches_a_full_rebuild(tiny_world_ws) -> None:  # type: 
     assert "OM" in dependents and dependents <= inputs
     assert {c for c, nb in neighbours.items() if "OM" in nb} <= dependents
     scoped = build_features(ws, countries={"OM"})
-    assert scoped.updated > 0 and scoped.countries == len(dependents)
+    assert scoped.updated > 0 and 0 < scoped.countries <= len(dependents)
     with ws.transaction() as session:
         after_scoped = queries.samples_frame(session)
     full = build_features(ws)

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from labelbench import __version__
-from labelbench.cli import data, db, label, models, queue, report, simulate
+from labelbench.cli import data, db, imports, label, models, queue, report, simulate
 from labelbench.cli.state import CliState
 from labelbench.errors import ExitCode, LabelbenchError
 
@@ -46,6 +46,7 @@ app.command("simulate", rich_help_panel=MODELS)(simulate.simulate)
 app.command("demo", rich_help_panel=DATA)(data.demo)
 app.command("status", rich_help_panel=DATA)(data.status)
 app.add_typer(db.app, name="db", rich_help_panel=DATA)
+app.add_typer(imports.import_app, name="import", rich_help_panel=DATA)
 app.add_typer(data.features_app, name="features", rich_help_panel=DATA)
 app.add_typer(data.export_app, name="export", rich_help_panel=DATA)
 
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         if show_trace:
             traceback.print_exc()
         _print_error(str(exc))
+        for line in exc.details:
+            typer.echo(_URL_PASSWORD.sub(r"\1***@", line), err=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         _print_error("interrupted")

@@ -11,7 +11,7 @@ data therefore writes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -43,7 +43,7 @@ class FeatureBuildReport:
     fingerprint_changed: int
     seconds: float
     countries: int = 0
-    """Countries whose rows were recomputed (every country with evidence on a full build)."""
+    """Countries with samples whose rows were recomputed (all of them on a full build)."""
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -109,7 +109,7 @@ def rebuild(
         say(f"computing features for {len(evidence):,} evidence rows")
         fresh = build_samples(evidence, incidents, probes, neighbours, min_evidence=min_evidence)
     else:
-        fresh = pd.DataFrame({c: [] for c in OUTPUT_COLUMNS})
+        fresh = _empty(OUTPUT_COLUMNS)
     if scope is not None:
         fresh = fresh[fresh["country"].isin(scope)]
     imported = existing[existing["origin"] == "import"]
@@ -120,7 +120,7 @@ def rebuild(
         _relabel_imported(session, imported, incidents)
     say("writing changes")
     counts = _write_diff(session, fresh.reset_index(drop=True), built)
-    n_countries = len(scope) if scope is not None else int(fresh["country"].nunique())
+    n_countries = len(set(fresh["country"]) | set(built["country"]))
     return FeatureBuildReport(
         **counts,
         seconds=round(time.perf_counter() - started, 2),
@@ -129,7 +129,12 @@ def rebuild(
 
 
 def _no_samples() -> pd.DataFrame:
-    return pd.DataFrame({c: [] for c in queries.SAMPLE_COLUMNS})
+    return _empty(queries.SAMPLE_COLUMNS)
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    """No rows, object columns: merges with real frames without dtype clashes."""
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
 
 
 def _relabel_imported(session: Session, imported: pd.DataFrame, incidents: pd.DataFrame) -> None:
