@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_label.py
 	$(BIN)/python benchmarks/bench_label_app.py
 	$(BIN)/python benchmarks/bench_active_learning.py
+	$(BIN)/python benchmarks/bench_import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

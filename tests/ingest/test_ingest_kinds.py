@@ -79,12 +79,14 @@ def test_map_columns_matches_aliases_and_keeps_raw_names() -> None:
 def test_map_columns_reports_every_header_problem() -> None:
     cmap = map_columns(
         "samples",
-        ["country", "Date", "day", "anomaly_rte", *FEATURES[1:], "colour"],
+        ["country", "Date", "measurement_day", "anomaly_rte", *FEATURES[1:], "colour"],
         3,
         context(),
     )
     assert cmap.errors == [
-        RowError(3, "day", "columns 'Date' and 'day' both give day: keep one"),
+        RowError(
+            3, "measurement_day", "columns 'Date' and 'measurement_day' both give day: keep one"
+        ),
         RowError(3, "anomaly_rte", "unknown column 'anomaly_rte' (did you mean 'anomaly_rate'?)"),
         RowError(
             3,
@@ -93,6 +95,15 @@ def test_map_columns_reports_every_header_problem() -> None:
         ),
         RowError(3, None, "missing required column 'anomaly_rate' (accepted names: anomaly_rate)"),
     ]
+
+
+def test_a_column_named_like_the_field_wins_over_its_synonyms() -> None:
+    """labelbench's own samples export has `label` and `incident_label`: `label` is the label."""
+    header = ["country", "Date", "day", *FEATURES, "incident_label", "Label"]
+    cmap = map_columns("samples", header, 1, context())
+    assert cmap.errors == []
+    assert cmap.columns["day"] == "day" and cmap.columns["label"] == "Label"
+    assert cmap.ignored == ["Date", "incident_label"]
 
 
 def test_missing_required_column_lists_accepted_names() -> None:

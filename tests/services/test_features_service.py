@@ -124,3 +124,41 @@ def test_aggregate_evidence_counts_measurements(workspace) -> None:  # type: ign
         row = queries.samples_frame(session).iloc[0]
     assert row["measurement_count"] == 41 and row["evidence_count"] == 41
     assert row["anomaly_rate"] == 11 / 41
+
+
+def test_a_build_in_small_evidence_batches_equals_one_in_memory(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    """Reading evidence a few dozen rows at a time changes no feature, label or fingerprint."""
+    from labelbench.services.features import plan_batches, rebuild
+
+    ws = tiny_world_ws
+    with ws.transaction() as session:
+        counts = queries.evidence_day_counts(session)
+        assert len(plan_batches(counts, 37)) > 10
+        report = rebuild(session, ws.settings.min_evidence, batch_rows=37)
+        assert report.inserted == report.updated == report.removed == 0
+        assert report.unchanged == report.samples > 0
+        scoped = rebuild(session, ws.settings.min_evidence, countries={"OM"}, batch_rows=37)
+        assert scoped.inserted == scoped.updated == scoped.removed == 0 < scoped.unchanged
+
+
+def test_batches_hold_whole_days_and_respect_the_size() -> None:
+    import pandas as pd
+
+    from labelbench.services.features import plan_batches
+
+    d = [dt.date(2024, 1, i) for i in range(1, 6)]
+    counts = pd.DataFrame(
+        {
+            "country": ["KW", "KW", "KW", "OM", "OM"],
+            "day": [d[0], d[1], d[2], d[0], d[4]],
+            "rows": [4, 3, 50, 2, 2],
+        }
+    )
+    batches = plan_batches(counts, 8)
+    assert batches == [
+        [("KW", d[0], d[1])],
+        [("KW", d[2], d[2])],  # larger than a batch: alone, never split
+        [("OM", d[0], d[4])],
+    ]
+    assert plan_batches(counts, 1000) == [[("KW", d[0], d[2]), ("OM", d[0], d[4])]]
+    assert plan_batches(counts.iloc[:0], 8) == []

@@ -234,6 +234,23 @@ def test_feature_table_is_trained_on_kept_by_builds_and_reimport_is_idempotent(
     assert third.updated == 1 and third.inserted == 0
 
 
+def test_a_samples_export_imports_back_unchanged(tiny_world_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from labelbench.services.export import export_samples
+
+    path = tmp_path / "samples.csv"
+    with tiny_world_ws.transaction(readonly=True) as session:
+        before = training_frame(session).sort_values(["country", "day"]).reset_index(drop=True)
+    assert export_samples(tiny_world_ws, path) == len(before)
+    report = import_file(tiny_world_ws, "samples", path, opts())
+    assert report.problems == 0 and report.inserted == 0 and report.updated == len(before)
+    assert {"incident_label", "label_source", "cluster"} <= set(report.ignored_columns)
+    with tiny_world_ws.transaction(readonly=True) as session:
+        after = training_frame(session).sort_values(["country", "day"]).reset_index(drop=True)
+    assert (after["origin"] == "import").all()
+    pd.testing.assert_frame_equal(after[list(FEATURES)], before[list(FEATURES)], check_exact=False)
+    assert after["label"].tolist() == before["label"].tolist()
+
+
 def test_wrong_column_rejects_the_file_with_nothing_written(workspace) -> None:  # type: ignore[no-untyped-def]
     before = counts(workspace)
     with pytest.raises(ImportRejectedError) as caught:

@@ -6,10 +6,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from labelbench.db.base import UTCDateTime
 from labelbench.db.models import (
     Country,
     CountryNeighbour,
@@ -82,12 +84,21 @@ def bulk_insert(session: Session, table: Any, records: Iterable[Mapping[str, Any
 def insert_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
     """Insert a DataFrame chunk by chunk (never all rows as dicts at once: scale-100 worlds).
 
-    PostgreSQL gets ``COPY``, an order of magnitude faster than INSERT for millions of rows.
+    PostgreSQL gets ``COPY`` and SQLite a driver-level ``executemany``, each an order of magnitude
+    faster than ORM-style inserts for millions of rows. Like ``COPY``, neither applies Python-side
+    column defaults: the frame carries every column that has no server default.
     """
     if frame.empty:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
+    for name, values in frame.items():
+        naive = values.dtype.kind == "M" and not isinstance(values.dtype, pd.DatetimeTZDtype)
+        if naive and isinstance(table.c[name].type, UTCDateTime):  # COPY would take them silently
+            raise ValueError(f"naive datetime refused in {table.name}.{name}: need a UTC zone")
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         return _copy_frame(session, table.name, frame)
+    if dialect.name == "sqlite":
+        return _executemany_frame(session, table, frame)
     total = 0
     for start in range(0, len(frame), CHUNK):
         chunk = frame.iloc[start : start + CHUNK]
@@ -95,6 +106,42 @@ def insert_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
         session.execute(insert(table), records)
         total += len(records)
     return total
+
+
+def _executemany_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
+    """Driver-level ``executemany`` of tuples, each column converted once by its own type.
+
+    Row dicts through ``insert()`` spent most of an import in per-row Python; here each column
+    goes through the column type's bind processor (so stored values are exactly what
+    ``insert()`` would store) and timezone-aware timestamps are formatted vectorised.
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    columns = [table.c[name] for name in frame.columns]
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    for start in range(0, len(frame), CHUNK):
+        chunk = frame.iloc[start : start + CHUNK]
+        values = [_driver_values(c, chunk[c.name], dialect) for c in columns]
+        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    return len(frame)
+
+
+def _driver_values(column: Any, series: pd.Series, dialect: Any) -> list[Any]:
+    if isinstance(column.type, UTCDateTime) and isinstance(series.dtype, pd.DatetimeTZDtype):
+        # What UTCDateTime + SQLite's DATETIME store: naive UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'.
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        text = np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
+        out: list[Any] = text.astype(object).tolist()
+        if not series.isna().any():
+            return out
+        return [None if missing else v for v, missing in zip(out, series.isna(), strict=True)]
+    objects = series.astype(object).where(series.notna(), None).tolist()
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return objects if process is None else [process(v) for v in objects]
 
 
 def _copy_frame(session: Session, table_name: str, frame: pd.DataFrame) -> int:
@@ -138,12 +185,50 @@ def neighbours(session: Session) -> dict[str, frozenset[str]]:
 # --- evidence, incidents, probes ---------------------------------------------------------------
 
 
-def evidence_frame(session: Session, countries: Sequence[str] | None = None) -> pd.DataFrame:
-    """Evidence rows as the feature builder expects them (observed_at tz-aware UTC)."""
+#: (country, first day, last day): a run of one country's evidence days, both ends included.
+DayRange = tuple[str, dt.date, dt.date]
+
+
+def evidence_day_counts(session: Session, countries: Sequence[str] | None = None) -> pd.DataFrame:
+    """Evidence rows per country and day (``country``, ``day``, ``rows``), in that order.
+
+    The feature build plans its bounded reads from these (the country-day index answers it).
+    """
+    stmt = select(Evidence.country, Evidence.day, func.count()).group_by(
+        Evidence.country, Evidence.day
+    )
+    if countries is not None:
+        stmt = stmt.where(Evidence.country.in_(countries))
+    frame = _frame(
+        session, stmt.order_by(Evidence.country, Evidence.day), ["country", "day", "rows"]
+    )
+    frame["rows"] = frame["rows"].astype(np.int64)
+    return frame
+
+
+def evidence_frame(
+    session: Session,
+    countries: Sequence[str] | None = None,
+    *,
+    ranges: Sequence[DayRange] | None = None,
+) -> pd.DataFrame:
+    """Evidence rows as the feature builder expects them (observed_at tz-aware UTC).
+
+    ``ranges`` reads only those countries' day runs (whole days, so a chunk of a build).
+    """
     cols = [getattr(Evidence, c) for c in EVIDENCE_COLUMNS]
     stmt = select(*cols)
     if countries is not None:
         stmt = stmt.where(Evidence.country.in_(countries))
+    if ranges is not None:
+        stmt = stmt.where(
+            or_(
+                *(
+                    and_(Evidence.country == c, Evidence.day >= first, Evidence.day <= last)
+                    for c, first, last in ranges
+                )
+            )
+        )
     if session.get_bind().dialect.name == "postgresql":
         df = _copy_out(session, stmt, EVIDENCE_COLUMNS)
         df["anomalous"] = df["anomalous"].map({"t": True, "f": False, True: True, False: False})

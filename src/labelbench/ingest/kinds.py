@@ -183,7 +183,10 @@ _SCHEMAS: Final[dict[Kind, _Schema]] = {
             _f("label", "incident_label is_censorship censorship positive target y"),
             _f("evidence_count", "n_evidence measurements"),
         ),
-        extras=_words("sample_id fingerprint evidence_fingerprint"),
+        extras=_words(
+            "sample_id fingerprint evidence_fingerprint label_source human_verdict decided_by "
+            "rereview cluster labelbench_version"
+        ),
     ),
     "countries": _Schema(
         (
@@ -353,9 +356,15 @@ def map_columns(
     mapped: dict[str, str] = {}
     ignored: list[str] = []
     errors: list[RowError] = []
+    # A column named exactly like a field wins over a synonym of it (labelbench's own samples
+    # export has both "label" and "incident_label": the first is the one to import).
+    exact = {f.name: raw for raw in columns for f in schema.fields if normalise_name(raw) == f.name}
     for raw in columns:
         key = normalise_name(raw)
         name = lookup.get(key)
+        if name is not None and name in exact and exact[name] != raw:
+            ignored.append(raw)
+            continue
         if name is not None:
             if name in mapped:
                 errors.append(

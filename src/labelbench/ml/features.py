@@ -230,23 +230,47 @@ def measurement_weights(evidence: pd.DataFrame) -> tuple[FloatArray, FloatArray]
     return weight, anomalous
 
 
-def daily_grid(evidence: pd.DataFrame) -> DailyGrid:
-    """Aggregate evidence rows into integer day x country counts (order-independent by design)."""
+def daily_totals(evidence: pd.DataFrame) -> pd.DataFrame:
+    """Measurements and anomalous measurements per country and UTC day number (days since 1970).
+
+    Totals are additive: the totals of disjoint evidence chunks, concatenated, give the same grid
+    as the totals of all of it, so a build can read evidence a bounded chunk at a time.
+    """
     _require(evidence, EVIDENCE_COLUMNS, "evidence")
-    if len(evidence) == 0:
+    weight, anomalous = measurement_weights(evidence)
+    frame = pd.DataFrame(
+        {
+            "country": evidence["country"].astype(str).to_numpy(dtype=object),
+            "day_number": np.floor_divide(_utc_ns(evidence["observed_at"]), _NS_PER_DAY),
+            "measurements": weight,
+            "anomalous": anomalous,
+        }
+    )
+    return frame.groupby(["country", "day_number"], sort=True, as_index=False).sum()
+
+
+def grid_from_totals(totals: pd.DataFrame) -> DailyGrid:
+    """The day x country grid of (possibly chunk-wise, repeated-key) :func:`daily_totals`."""
+    if len(totals) == 0:
         raise InputError("evidence is empty")
-    country_codes, countries = pd.factorize(evidence["country"].astype(str), sort=True)
-    days = np.floor_divide(_utc_ns(evidence["observed_at"]), _NS_PER_DAY)
+    country_codes, countries = pd.factorize(totals["country"].astype(str), sort=True)
+    days = totals["day_number"].to_numpy(dtype=np.int64)
     day0 = int(days.min())
     n_days = int(days.max()) - day0 + 1
     n_countries = len(countries)
     cell = (days - day0) * n_countries + country_codes
-    weight, anomalous = measurement_weights(evidence)
     size = n_days * n_countries
+    weight = totals["measurements"].to_numpy(dtype=np.float64)
+    anomalous = totals["anomalous"].to_numpy(dtype=np.float64)
     counts = np.bincount(cell, weights=weight, minlength=size).astype(np.int64)
     anom = np.bincount(cell, weights=anomalous, minlength=size).astype(np.int64)
     counts, anom = counts.reshape(n_days, n_countries), anom.reshape(n_days, n_countries)
     return DailyGrid(tuple(str(c) for c in countries), day0, counts, anom)
+
+
+def daily_grid(evidence: pd.DataFrame) -> DailyGrid:
+    """Aggregate evidence rows into integer day x country counts (order-independent by design)."""
+    return grid_from_totals(daily_totals(evidence))
 
 
 def daily_series(evidence: pd.DataFrame) -> pd.DataFrame:
@@ -568,10 +592,65 @@ def build_samples(
     ``evidence_count``, ``fingerprint`` and ``incident_label``. See the module docstring for the
     definitions.
     """
+    _check_min_evidence(min_evidence)
+    return samples_from_totals(
+        daily_totals(evidence),
+        day_fingerprints(evidence, min_evidence),
+        incidents,
+        probe_metrics,
+        neighbours,
+        min_evidence=min_evidence,
+    )
+
+
+def _check_min_evidence(min_evidence: int) -> None:
     if min_evidence < 1:
         raise InputError("min_evidence must be at least 1")
-    grid = daily_grid(evidence)
-    n_countries = grid.counts.shape[1]
+
+
+def day_fingerprints(evidence: pd.DataFrame, min_evidence: int) -> pd.DataFrame:
+    """``country``, ``day_number``, ``fingerprint`` of every sample day in ``evidence``.
+
+    ``evidence`` must hold whole country-days (every row of each day it touches), as a chunk
+    read by country and day range does; the fingerprints of several chunks then concatenate.
+    """
+    _check_min_evidence(min_evidence)
+    columns = ["country", "day_number", "fingerprint"]
+    if len(evidence) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    codes, countries = pd.factorize(evidence["country"].astype(str), sort=True)
+    days = np.floor_divide(_utc_ns(evidence["observed_at"]), _NS_PER_DAY)
+    cell = days * len(countries) + codes
+    weight, _ = measurement_weights(evidence)
+    per_cell = pd.Series(weight).groupby(cell).sum()
+    wanted = per_cell.index.to_numpy(dtype=np.int64)[per_cell.to_numpy() >= min_evidence]
+    return pd.DataFrame(
+        {
+            "country": np.asarray(countries, dtype=object)[wanted % len(countries)],
+            "day_number": wanted // len(countries),
+            "fingerprint": _fingerprints(evidence, cell, wanted),
+        },
+        columns=columns,
+    )
+
+
+def samples_from_totals(
+    totals: pd.DataFrame,
+    fingerprints: pd.DataFrame,
+    incidents: pd.DataFrame,
+    probe_metrics: pd.DataFrame,
+    neighbours: Mapping[str, Iterable[str]],
+    *,
+    min_evidence: int = MIN_EVIDENCE_ROWS,
+    countries: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`build_samples` from :func:`daily_totals` and :func:`day_fingerprints` of chunks.
+
+    ``countries`` limits the output rows (a scoped rebuild); their fingerprints must all be
+    present, while other countries' totals only feed contagion.
+    """
+    _check_min_evidence(min_evidence)
+    grid = grid_from_totals(totals)
     counts_f = grid.counts.astype(np.float64)
     rate = grid.rate
     mask_f = grid.mask.astype(np.float64)
@@ -617,24 +696,24 @@ def build_samples(
         "neighbor_max_anomaly_7d": nb_max[day_idx, country_idx],
     }
 
-    ev_country = evidence["country"].astype(str).map({c: i for i, c in enumerate(grid.countries)})
-    ev_cell = (
-        np.floor_divide(_utc_ns(evidence["observed_at"]), _NS_PER_DAY) - grid.day0
-    ) * n_countries + ev_country.to_numpy().astype(np.int64)
-    wanted = day_idx.astype(np.int64) * n_countries + country_idx
-    fingerprints = _fingerprints(evidence, ev_cell, wanted)
-
     out = pd.DataFrame(
         {
             "country": np.asarray(grid.countries, dtype=object)[country_idx],
             "day": _to_dates(day_numbers),
             **{name: features[name].astype(np.float64) for name in FEATURES},
             "evidence_count": grid.counts[day_idx, country_idx].astype(np.int64),
-            "fingerprint": fingerprints,
             "incident_label": covered[day_idx, country_idx].astype(np.int64),
+            "day_number": day_numbers,
         }
     )
-    return out.reset_index(drop=True)
+    if countries is not None:
+        out = out[out["country"].isin(set(countries))]
+    keyed = fingerprints.set_index(["country", "day_number"])["fingerprint"]
+    found = keyed.reindex(pd.MultiIndex.from_frame(out[["country", "day_number"]]))
+    if found.isna().any():
+        raise InputError("fingerprints are missing for some sample days (a chunk split a day)")
+    out["fingerprint"] = found.to_numpy(dtype=object)
+    return out[list(OUTPUT_COLUMNS)].reset_index(drop=True)
 
 
 def pair_weight(

@@ -22,10 +22,18 @@ from labelbench.db import queries
 from labelbench.db.base import utcnow
 from labelbench.db.models import Sample
 from labelbench.domain.constants import FEATURES
-from labelbench.ml.features import OUTPUT_COLUMNS, build_samples, incident_labels
+from labelbench.ml.features import (
+    OUTPUT_COLUMNS,
+    daily_totals,
+    day_fingerprints,
+    incident_labels,
+    samples_from_totals,
+)
 from labelbench.services.workspace import Workspace
 
 Progress = Callable[[str], None]
+#: Evidence rows held in memory at once by a build (about 1.5 KB each while fingerprinting).
+EVIDENCE_BATCH_ROWS = 250_000
 _COMPARED = (*FEATURES, "evidence_count", "fingerprint", "incident_label")
 
 
@@ -84,8 +92,13 @@ def rebuild(
     *,
     countries: Collection[str] | None = None,
     progress: Progress | None = None,
+    batch_rows: int = EVIDENCE_BATCH_ROWS,
 ) -> FeatureBuildReport:
     """The feature build inside the caller's transaction (imports build in their own).
+
+    Evidence is read ``batch_rows`` rows at a time (whole country-days), reduced to daily
+    totals and day fingerprints, and dropped: memory follows the batch and the number of
+    country-days, not the size of the evidence table.
 
     Samples imported from a team's feature table (``origin = 'import'``) are never recomputed or
     removed: their features are the team's. Only their incident-derived label is refreshed, when
@@ -100,18 +113,23 @@ def rebuild(
     else:
         dependents, needed = affected_scope(neighbours, countries)
         scope, inputs = sorted(dependents), sorted(needed)
-    say("loading evidence")
-    evidence = queries.evidence_frame(session, inputs)
     incidents = queries.incidents_frame(session, inputs)
     probes = queries.probe_frame(session, inputs)
     existing = queries.samples_frame(session, scope) if scope != [] else _no_samples()
-    if len(evidence):
-        say(f"computing features for {len(evidence):,} evidence rows")
-        fresh = build_samples(evidence, incidents, probes, neighbours, min_evidence=min_evidence)
+    totals, fingerprints = _read_evidence(session, inputs, scope, min_evidence, batch_rows, say)
+    if len(totals):
+        say("computing features")
+        fresh = samples_from_totals(
+            totals,
+            fingerprints,
+            incidents,
+            probes,
+            neighbours,
+            min_evidence=min_evidence,
+            countries=scope,
+        )
     else:
         fresh = _empty(OUTPUT_COLUMNS)
-    if scope is not None:
-        fresh = fresh[fresh["country"].isin(scope)]
     imported = existing[existing["origin"] == "import"]
     built = existing[existing["origin"] != "import"]
     if len(imported):
@@ -126,6 +144,56 @@ def rebuild(
         seconds=round(time.perf_counter() - started, 2),
         countries=n_countries,
     )
+
+
+def plan_batches(day_counts: pd.DataFrame, batch_rows: int) -> list[list[queries.DayRange]]:
+    """Split (country, day, rows) into batches of whole days, each near ``batch_rows`` rows.
+
+    A batch is a list of per-country day runs; a day with more rows than ``batch_rows`` is a
+    batch of its own (a day is never split: its fingerprint hashes all of its rows).
+    """
+    batches: list[list[queries.DayRange]] = []
+    current: list[queries.DayRange] = []
+    size = 0
+    for country, day, rows in day_counts[["country", "day", "rows"]].itertuples(index=False):
+        if current and size + rows > batch_rows:
+            batches.append(current)
+            current, size = [], 0
+        if current and current[-1][0] == country:
+            current[-1] = (country, current[-1][1], day)
+        else:
+            current.append((country, day, day))
+        size += int(rows)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _read_evidence(
+    session: Session,
+    inputs: Sequence[str] | None,
+    scope: Sequence[str] | None,
+    min_evidence: int,
+    batch_rows: int,
+    say: Progress,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily totals of every input country and fingerprints of the scope's sample days."""
+    day_counts = queries.evidence_day_counts(session, inputs)
+    batches = plan_batches(day_counts, batch_rows)
+    say(f"reading {int(day_counts['rows'].sum()):,} evidence rows in {len(batches)} batch(es)")
+    wanted = None if scope is None else set(scope)
+    totals: list[pd.DataFrame] = []
+    fingerprints: list[pd.DataFrame] = []
+    for ranges in batches:
+        evidence = queries.evidence_frame(session, ranges=ranges)
+        totals.append(daily_totals(evidence))
+        if wanted is not None:
+            evidence = evidence[evidence["country"].isin(wanted)]
+        fingerprints.append(day_fingerprints(evidence, min_evidence))
+        del evidence
+    if not totals:
+        return _empty(["country", "day_number"]), _empty(["country", "day_number", "fingerprint"])
+    return pd.concat(totals, ignore_index=True), pd.concat(fingerprints, ignore_index=True)
 
 
 def _no_samples() -> pd.DataFrame:

@@ -366,7 +366,7 @@ def _column_hash(values: pd.Series) -> np.ndarray:
         canonical = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
     else:
         objects = values.astype(object).where(values.notna(), None)
-        has_lists = bool(objects.map(lambda v: isinstance(v, list)).any())
+        has_lists = values.dtype == object and any(isinstance(v, list) for v in objects)
         canonical = (
             np.asarray(
                 ["\x1f".join(v) if isinstance(v, list) else v for v in objects], dtype=object
