@@ -179,7 +179,7 @@ def import_file(
 ) -> ImportReport:
     """Validate ``path`` completely, then write it in one transaction (or reject it whole)."""
     say = progress or (lambda _stage, _done, _total: None)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), utcnow()
     with ws.transaction(readonly=True) as session:
         known = frozenset(queries.country_codes(session))
         last_day = session.scalar(select(func.max(Evidence.day)))
@@ -262,7 +262,7 @@ def import_file(
                 file_name=str(path.resolve()),
                 file_sha256=digest,
                 actor=options.actor,
-                started_at=utcnow() - dt.timedelta(seconds=report.seconds),
+                started_at=started_at,
                 finished_at=utcnow(),
                 counts={k: v for k, v in report.to_dict().items() if k not in {"file"}},
                 options=_jsonable(options),
@@ -561,36 +561,47 @@ def _changed_rows(frame: pd.DataFrame, stored: pd.DataFrame, key: list[str],
     return new, old[mask], len(old) - int(mask.sum())
 
 
-def _stored_evidence(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
-    fields = [c for c in _EVIDENCE_FIELDS if c not in ("source", "source_ref")]
-    cols = [
-        Evidence.id,
-        Evidence.source,
-        Evidence.source_ref,
-        *[getattr(Evidence, c) for c in fields],
-    ]
-    names = ["id", "source", "source_ref", *fields]
+def _upsert(
+    session: Session,
+    model: Any,
+    frame: pd.DataFrame,
+    key: Sequence[str],
+    fields: Sequence[str],
+    **stamp: Any,
+) -> tuple[tuple[int, int, int], set[str]]:
+    """Insert new keys, update changed rows in place (same id), leave identical rows alone.
+
+    Returns (inserted, updated, unchanged) and the countries whose data moved; ``stamp`` columns
+    (e.g. ``built_at``) are set on inserted and updated rows only.
+    """
+    frame = frame[list(fields)]
+    stored = _stored_rows(session, model, frame, key, fields)
+    new, changed, same = _changed_rows(frame, stored, list(key), fields)
+    queries.insert_frame(session, model.__table__, new.assign(**stamp))
+    if len(changed):
+        session.execute(update(model), _records(changed[["id", *fields]].assign(**stamp)))
+    touched = set(new["country"]) | set(changed["country"]) | set(changed.get("country_old", []))
+    return (len(new), len(changed), same), {str(c) for c in touched}
+
+
+def _stored_rows(
+    session: Session, model: Any, frame: pd.DataFrame, key: Sequence[str], fields: Sequence[str]
+) -> pd.DataFrame:
+    """The stored rows (``id`` and ``fields``) whose key is in ``frame``, looked up in batches."""
+    columns = [model.id, *(getattr(model, c) for c in fields)]
+    keys = list(frame[list(key)].itertuples(index=False, name=None))
+    single = len(key) == 1
+    match = getattr(model, key[0]) if single else tuple_(*(getattr(model, c) for c in key))
     rows: list[tuple[Any, ...]] = []
-    for source, group in frame.groupby("source"):
-        refs = group["source_ref"].tolist()
-        for start in range(0, len(refs), _KEY_BATCH):
-            stmt = select(*cols).where(
-                Evidence.source == source, Evidence.source_ref.in_(refs[start : start + _KEY_BATCH])
-            )
-            rows.extend(tuple(r) for r in session.execute(stmt))
-    return pd.DataFrame.from_records(rows, columns=names)
+    for start in range(0, len(keys), _KEY_BATCH):
+        batch = keys[start : start + _KEY_BATCH]
+        values = [k[0] for k in batch] if single else batch
+        rows.extend(tuple(r) for r in session.execute(select(*columns).where(match.in_(values))))
+    return pd.DataFrame.from_records(rows, columns=["id", *fields])
 
 
 def _write_evidence(session: Session, frame: pd.DataFrame) -> tuple[tuple[int, int, int], set[str]]:
-    frame = frame[list(_EVIDENCE_FIELDS)]
-    stored = _stored_evidence(session, frame)
-    new, changed, same = _changed_rows(frame, stored, ["source", "source_ref"], _EVIDENCE_FIELDS)
-    queries.insert_frame(session, Evidence.__table__, new)
-    if len(changed):
-        records = _records(changed[["id", *_EVIDENCE_FIELDS]])
-        session.execute(update(Evidence), records)
-    touched = set(new["country"]) | set(changed["country"]) | set(changed.get("country_old", []))
-    return (len(new), len(changed), same), {str(c) for c in touched}
+    return _upsert(session, Evidence, frame, ("source", "source_ref"), _EVIDENCE_FIELDS)
 
 
 def _write_incidents(
@@ -598,20 +609,7 @@ def _write_incidents(
 ) -> tuple[tuple[int, int, int], set[str]]:
     fields = ("country", "first_seen", "last_seen", "incident_type", "source", "citation_url",
               "open_ended", "import_key")  # fmt: skip
-    frame = frame[list(fields)]
-    keys = frame["import_key"].tolist()
-    rows: list[tuple[Any, ...]] = []
-    cols = [Incident.id, *[getattr(Incident, c) for c in fields]]
-    for start in range(0, len(keys), _KEY_BATCH):
-        stmt = select(*cols).where(Incident.import_key.in_(keys[start : start + _KEY_BATCH]))
-        rows.extend(tuple(r) for r in session.execute(stmt))
-    stored = pd.DataFrame.from_records(rows, columns=["id", *fields])
-    new, changed, same = _changed_rows(frame, stored, ["import_key"], fields)
-    queries.insert_frame(session, Incident.__table__, new)
-    if len(changed):
-        session.execute(update(Incident), _records(changed[["id", *fields]]))
-    touched = set(new["country"]) | set(changed["country"])
-    return (len(new), len(changed), same), {str(c) for c in touched}
+    return _upsert(session, Incident, frame, ("import_key",), fields)
 
 
 def _write_samples(session: Session, frame: pd.DataFrame) -> tuple[tuple[int, int, int], set[str]]:
@@ -627,23 +625,7 @@ def _write_samples(session: Session, frame: pd.DataFrame) -> tuple[tuple[int, in
     frame["origin"] = "import"
     fields = ("country", "day", *FEATURES, "evidence_count", "fingerprint", "incident_label",
               "origin", "given_label")  # fmt: skip
-    frame = frame[list(fields)]
-    keys = list(zip(frame["country"], frame["day"], strict=True))
-    rows: list[tuple[Any, ...]] = []
-    cols = [Sample.id, *[getattr(Sample, c) for c in fields]]
-    for start in range(0, len(keys), _KEY_BATCH):
-        stmt = select(*cols).where(
-            tuple_(Sample.country, Sample.day).in_(keys[start : start + _KEY_BATCH])
-        )
-        rows.extend(tuple(r) for r in session.execute(stmt))
-    stored = pd.DataFrame.from_records(rows, columns=["id", *fields])
-    new, changed, same = _changed_rows(frame, stored, ["country", "day"], fields)
-    now = utcnow()
-    queries.insert_frame(session, Sample.__table__, new.assign(built_at=now))
-    if len(changed):
-        session.execute(update(Sample), _records(changed[["id", *fields]].assign(built_at=now)))
-    touched = set(new["country"]) | set(changed["country"])
-    return (len(new), len(changed), same), {str(c) for c in touched}
+    return _upsert(session, Sample, frame, ("country", "day"), fields, built_at=utcnow())
 
 
 def _write_countries(
