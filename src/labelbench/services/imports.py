@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from labelbench.db import queries
@@ -587,16 +587,21 @@ def _upsert(
 def _stored_rows(
     session: Session, model: Any, frame: pd.DataFrame, key: Sequence[str], fields: Sequence[str]
 ) -> pd.DataFrame:
-    """The stored rows (``id`` and ``fields``) whose key is in ``frame``, looked up in batches."""
+    """The stored rows (``id`` and ``fields``) whose key is in ``frame``, looked up in batches.
+
+    Equality on the leading key columns and ``IN`` on the last one, so that SQLite searches the
+    unique index (it scans the table for a row-value ``(a, b) IN (...)``).
+    """
     columns = [model.id, *(getattr(model, c) for c in fields)]
-    keys = list(frame[list(key)].itertuples(index=False, name=None))
-    single = len(key) == 1
-    match = getattr(model, key[0]) if single else tuple_(*(getattr(model, c) for c in key))
+    *prefix, last = key
+    groups = frame.groupby(prefix, sort=False) if prefix else [((), frame)]
     rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(keys), _KEY_BATCH):
-        batch = keys[start : start + _KEY_BATCH]
-        values = [k[0] for k in batch] if single else batch
-        rows.extend(tuple(r) for r in session.execute(select(*columns).where(match.in_(values))))
+    for values, group in groups:
+        same = [getattr(model, c) == v for c, v in zip(prefix, values, strict=True)]
+        keys = group[last].tolist()
+        for start in range(0, len(keys), _KEY_BATCH):
+            batch = getattr(model, last).in_(keys[start : start + _KEY_BATCH])
+            rows.extend(tuple(r) for r in session.execute(select(*columns).where(*same, batch)))
     return pd.DataFrame.from_records(rows, columns=["id", *fields])
 
 
