@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from labelbench.db.base import UTCDateTime
@@ -106,6 +106,21 @@ def insert_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
         session.execute(insert(table), records)
         total += len(records)
     return total
+
+
+def key_in(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values`` for a batch of keys, in the form each backend plans well.
+
+    PostgreSQL gets ``IN (SELECT unnest(:array))``, which it runs as index probes whatever its
+    statistics say; a literal list of thousands makes it scan every row of the leading key
+    (quadratic over an import whose table grows inside one transaction).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        array = bindparam("keys", list(values), type_=ARRAY(column.type))
+        return column.in_(select(func.unnest(array)))
+    return column.in_(list(values))
 
 
 def _executemany_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:

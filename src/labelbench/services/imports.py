@@ -590,7 +590,8 @@ def _stored_rows(
     """The stored rows (``id`` and ``fields``) whose key is in ``frame``, looked up in batches.
 
     Equality on the leading key columns and ``IN`` on the last one, so that SQLite searches the
-    unique index (it scans the table for a row-value ``(a, b) IN (...)``).
+    unique index (it scans the table for a row-value ``(a, b) IN (...)``); see ``key_in`` for
+    PostgreSQL.
     """
     columns = [model.id, *(getattr(model, c) for c in fields)]
     *prefix, last = key
@@ -600,7 +601,7 @@ def _stored_rows(
         same = [getattr(model, c) == v for c, v in zip(prefix, values, strict=True)]
         keys = group[last].tolist()
         for start in range(0, len(keys), _KEY_BATCH):
-            batch = getattr(model, last).in_(keys[start : start + _KEY_BATCH])
+            batch = queries.key_in(session, getattr(model, last), keys[start : start + _KEY_BATCH])
             rows.extend(tuple(r) for r in session.execute(select(*columns).where(*same, batch)))
     return pd.DataFrame.from_records(rows, columns=["id", *fields])
 
