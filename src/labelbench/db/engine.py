@@ -43,6 +43,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # No server-side prepared statements: psycopg prepares a query after five runs, and the
+    # generic plan PostgreSQL then caches for an import's batched key lookups ignores the keys
+    # (seconds a batch instead of milliseconds). Also keeps transaction-mode poolers working.
+    kwargs.setdefault("connect_args", {"prepare_threshold": None})
     return create_engine(parsed, **kwargs)
 
 
