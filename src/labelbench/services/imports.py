@@ -3,10 +3,11 @@
 Two phases, so that a bad file never half-lands:
 
 1. **Validate** the whole file, streaming it in chunks (:mod:`labelbench.ingest`): every row is
-   parsed and checked, duplicates are found across the whole file (by key hashes, 24 bytes a
-   row), and the good rows are spooled to Parquet parts in a temporary directory. The database is
-   not touched. Any problem rejects the file as a whole, listing the first errors by line and
-   column, unless ``skip_bad_rows`` is set: then the bad rows go to a side file and the rest on.
+   parsed and checked, duplicates are found across the whole file (by 64-bit key and content
+   hashes: about 70 bytes a row at the peak), and the good rows are spooled to Parquet parts in
+   a temporary directory. The database is not touched. Any problem rejects the file as a whole,
+   listing the first errors by line and column, unless ``skip_bad_rows`` is set: then the bad
+   rows go to a side file and the rest on.
 2. **Write** the spooled rows in one transaction, keyed so that re-importing a file is idempotent
    (new rows inserted, changed rows updated in place, identical rows untouched), then rebuild the
    features of just the countries the import can reach, and record the import in ``import_runs``.
