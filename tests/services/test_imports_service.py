@@ -162,6 +162,19 @@ def test_evidence_rows_import_builds_samples_and_reimport_is_a_no_op(
     }
 
 
+def test_parquet_evidence_imports_like_its_csv(workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same rows as Parquet (typed columns, real timestamps) land as the CSV's would."""
+    csv_path = copy_fixture("evidence_rows.csv", tmp_path)
+    frame = pd.read_csv(csv_path, comment="#").drop_duplicates()
+    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True, format="ISO8601")
+    parquet = tmp_path / "evidence_rows.parquet"
+    frame.to_parquet(parquet, index=False)
+    first = import_file(workspace, "evidence", parquet, opts())
+    assert first.problems == 0 and first.inserted == len(frame) > 0
+    again = import_file(workspace, "evidence", csv_path, opts())
+    assert again.inserted == again.updated == 0 and again.unchanged == first.inserted
+
+
 def test_corrected_evidence_updates_in_place_and_flags_fingerprints(
     workspace, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
