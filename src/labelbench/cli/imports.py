@@ -160,7 +160,8 @@ def _print_report(st: CliState, r: ImportReport, options: ImportOptions) -> None
     )
     if r.rejected_rows:
         st.out.print(
-            f"[yellow]{r.rejected_rows:,} bad row(s) skipped[/] ({r.problems:,} problems), "
+            f"[yellow]{r.rejected_rows:,} bad row(s) skipped[/] "
+            f"({r.problems:,} problem{'' if r.problems == 1 else 's'}), "
             f"written to {r.rejects_file}"
         )
     if r.date_note:

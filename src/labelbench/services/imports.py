@@ -53,7 +53,7 @@ from labelbench.services.features import rebuild
 from labelbench.services.reference import sync_countries
 from labelbench.services.workspace import Workspace
 
-#: progress(stage, done, total): "validating" counts bytes, "writing" counts rows.
+#: progress(stage, done, total): "validating" counts bytes, "writing" rows, "features" 0 then 1.
 ImportProgress = Callable[[str, int, int], None]
 ImportTarget = Literal["evidence", "incidents", "samples", "countries"]
 _KEY_BATCH = 2_000
@@ -255,8 +255,10 @@ def import_file(
             report.imported_rows = sum(counts)
             report.countries = sorted(touched)
             if options.build_features and touched and kind != "samples":
+                say("features", 0, 1)  # one step: the bar shows its elapsed time
                 built = rebuild(session, ws.settings.min_evidence, countries=touched)
                 report.features = built.to_dict()
+                say("features", 1, 1)
             report.seconds = round(time.perf_counter() - started, 2)
             run = ImportRun(
                 kind=kind,
