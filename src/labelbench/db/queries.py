@@ -108,6 +108,21 @@ def insert_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
     return total
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Row dicts of Python scalars (None for missing) for ``update()`` executemany batches.
+
+    NumPy scalars would reach the driver as they are, which psycopg cannot adapt.
+    """
+    out: list[dict[str, Any]] = (
+        frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    )
+    for rec in out:
+        for key, value in rec.items():
+            if isinstance(value, np.generic):
+                rec[key] = value.item()
+    return out
+
+
 def key_in(session: Session, column: Any, values: Sequence[Any]) -> Any:
     """``column IN values`` for a batch of keys, in the form each backend plans well.
 

@@ -213,16 +213,7 @@ def _relabel_imported(session: Session, imported: pd.DataFrame, incidents: pd.Da
     changed = target.astype(np.int64) != imported["incident_label"].to_numpy().astype(np.int64)
     if changed.any():
         rows = imported.loc[changed, ["id"]].assign(incident_label=target[changed].astype(int))
-        queries.update_samples(session, _records(rows))
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = frame.to_dict(orient="records")
-    for rec in out:
-        for key, value in rec.items():
-            if isinstance(value, np.generic):
-                rec[key] = value.item()
-    return out
+        queries.update_samples(session, queries.records(rows))
 
 
 def _write_diff(session: Session, fresh: pd.DataFrame, existing: pd.DataFrame) -> dict[str, int]:
@@ -244,12 +235,12 @@ def _write_diff(session: Session, fresh: pd.DataFrame, existing: pd.DataFrame) -
     now = utcnow()
     cols = ["country", "day", *_COMPARED]
     if len(new_rows):
-        records = _records(new_rows[cols])
+        records = queries.records(new_rows[cols])
         for rec in records:
             rec["built_at"] = now
         queries.bulk_insert(session, Sample.__table__, records)
     if len(changed):
-        updates = _records(changed[["id", *_COMPARED]])
+        updates = queries.records(changed[["id", *_COMPARED]])
         for rec in updates:
             rec["built_at"] = now
         queries.update_samples(session, updates)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import os
 import re
 import tempfile
@@ -48,6 +47,7 @@ from labelbench.ingest.kinds import (
 )
 from labelbench.ingest.table import RawChunk, RowError, TableFile
 from labelbench.ingest.values import infer_date_order
+from labelbench.ml.bundle import sha256_file
 from labelbench.ml.features import feature_fingerprints, incident_labels
 from labelbench.services.features import rebuild
 from labelbench.services.reference import sync_countries
@@ -248,7 +248,7 @@ def import_file(
         finally:
             if rejects is not None:
                 rejects.discard()
-        digest = _sha256(path)
+        digest = sha256_file(path)
         with ws.transaction() as session:
             counts, touched = _write(session, ws, scan, options, path, say)
             report.inserted, report.updated, report.unchanged = counts
@@ -582,7 +582,7 @@ def _upsert(
     new, changed, same = _changed_rows(frame, stored, list(key), fields)
     queries.insert_frame(session, model.__table__, new.assign(**stamp))
     if len(changed):
-        session.execute(update(model), _records(changed[["id", *fields]].assign(**stamp)))
+        session.execute(update(model), queries.records(changed[["id", *fields]].assign(**stamp)))
     touched = set(new["country"]) | set(changed["country"]) | set(changed.get("country_old", []))
     return (len(new), len(changed), same), {str(c) for c in touched}
 
@@ -697,25 +697,6 @@ def _write_countries(
 
 def _current(o: CountryOverride | None) -> tuple[bool, str | None, list[str] | None]:
     return (o.cluster_set, o.cluster, o.neighbours) if o else (False, None, None)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = (
-        frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    )
-    for rec in out:
-        for key, value in rec.items():
-            if isinstance(value, np.generic):
-                rec[key] = value.item()
-    return out
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _jsonable(options: ImportOptions) -> dict[str, Any]:
