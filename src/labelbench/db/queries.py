@@ -101,10 +101,9 @@ def insert_frame(session: Session, table: Any, frame: pd.DataFrame) -> int:
         return _executemany_frame(session, table, frame)
     total = 0
     for start in range(0, len(frame), CHUNK):
-        chunk = frame.iloc[start : start + CHUNK]
-        records = chunk.astype(object).where(chunk.notna(), None).to_dict(orient="records")
-        session.execute(insert(table), records)
-        total += len(records)
+        rows = records(frame.iloc[start : start + CHUNK])
+        session.execute(insert(table), rows)
+        total += len(rows)
     return total
 
 
@@ -166,9 +165,10 @@ def _driver_values(column: Any, series: pd.Series, dialect: Any) -> list[Any]:
         utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
         text = np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
         out: list[Any] = text.astype(object).tolist()
-        if not series.isna().any():
+        missing = series.isna().to_numpy()
+        if not missing.any():
             return out
-        return [None if missing else v for v, missing in zip(out, series.isna(), strict=True)]
+        return [None if gap else v for v, gap in zip(out, missing, strict=True)]
     objects = series.astype(object).where(series.notna(), None).tolist()
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return objects if process is None else [process(v) for v in objects]
@@ -236,20 +236,13 @@ def evidence_day_counts(session: Session, countries: Sequence[str] | None = None
     return frame
 
 
-def evidence_frame(
-    session: Session,
-    countries: Sequence[str] | None = None,
-    *,
-    ranges: Sequence[DayRange] | None = None,
-) -> pd.DataFrame:
+def evidence_frame(session: Session, ranges: Sequence[DayRange] | None = None) -> pd.DataFrame:
     """Evidence rows as the feature builder expects them (observed_at tz-aware UTC).
 
     ``ranges`` reads only those countries' day runs (whole days, so a chunk of a build).
     """
     cols = [getattr(Evidence, c) for c in EVIDENCE_COLUMNS]
     stmt = select(*cols)
-    if countries is not None:
-        stmt = stmt.where(Evidence.country.in_(countries))
     if ranges is not None:
         stmt = stmt.where(
             or_(
