@@ -98,6 +98,8 @@ class Settings(BaseSettings):
         default_factory=lambda: {k: list(v) for k, v in constants.DEFAULT_CLUSTERS.items()}
     )
     """Regime-cluster membership (cluster name -> alpha-2 codes)."""
+    priority_countries: list[str] = Field(default_factory=lambda: list(constants.PRIORITY_TARGETS))
+    """The mission's countries: the default scope of the app, the queue and the reports."""
     watch_list: list[str] = Field(default_factory=lambda: list(constants.WATCH_LIST))
     high_impact: list[str] = Field(default_factory=lambda: list(constants.HIGH_IMPACT))
     training: TrainingSettings = Field(default_factory=TrainingSettings)

@@ -15,6 +15,7 @@ import typer
 
 from labelbench.cli.queue import split_countries
 from labelbench.cli.state import state
+from labelbench.domain.scope import SCOPE_HELP
 from labelbench.errors import InputError
 
 
@@ -29,7 +30,7 @@ def label(
     ctx: typer.Context,
     countries: Annotated[
         str | None,
-        typer.Option("--countries", help="Comma-separated alpha-2 codes (default: automatic)."),
+        typer.Option("--countries", help=SCOPE_HELP),
     ] = None,
     analyst: Annotated[
         str | None, typer.Option("--analyst", help="Your name in the label log (default: OS user).")
