@@ -10,7 +10,8 @@ from tui_helpers import ANALYST, batches, labels, run_async, screen_text, settle
 
 from labelbench.config import Settings
 from labelbench.errors import ConfigError, DatabaseError
-from labelbench.services.labelling import LabellingService, SampleView
+from labelbench.services.item_view import SampleView
+from labelbench.services.labelling import LabellingService
 from labelbench.services.workspace import Workspace
 from labelbench.tui.app import create_app
 from labelbench.tui.messages import ConnectionLost, TrainingProgress

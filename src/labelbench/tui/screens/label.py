@@ -22,7 +22,8 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
 from labelbench.errors import ConflictError, LabelbenchError
-from labelbench.services.labelling import LabellingService, Progress, SampleView
+from labelbench.services.item_view import SampleView
+from labelbench.services.labelling import LabellingService, Progress
 from labelbench.services.workspace import Workspace
 from labelbench.tui.keys import LABEL_ACTIONS, bindings, key_label
 from labelbench.tui.messages import (
