@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/labelbench demo
-	$(BIN)/labelbench label
+	LABELBENCH_ANALYST=$${LABELBENCH_ANALYST:-demo} $(BIN)/labelbench label
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks migrations
