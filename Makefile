@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loco.py --scales 1 10 --naive-folds 12
 	$(BIN)/python benchmarks/bench_label.py
 	$(BIN)/python benchmarks/bench_label_app.py
+	$(BIN)/python benchmarks/bench_concurrency.py
 	$(BIN)/python benchmarks/bench_active_learning.py
 	$(BIN)/python benchmarks/bench_import.py
 
