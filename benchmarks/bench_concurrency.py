@@ -120,6 +120,8 @@ def _check(
     locking = 0
     other: list[str] = []
     for name, path in logs.items():
+        if not path.exists():  # killed before it had started: nothing to check
+            continue
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 ev = json.loads(line)
