@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from labelbench.config import Settings
 from labelbench.db import migrate, queries
 from labelbench.db.engine import check_connection, make_engine
-from labelbench.db.models import Evidence, Incident, ProbeMetric, Sample
+from labelbench.db.models import Evidence, Incident, ProbeMetric
 from labelbench.db.truth import DemoTruth
 from labelbench.services.features import build_features
 from labelbench.services.reference import sync_countries
@@ -64,7 +64,7 @@ def create_demo(
         with ws.transaction() as session:
             existing = queries.count(session, Evidence)
             if existing:
-                samples = queries.count(session, Sample)
+                samples = queries.count_samples(session)
                 return DemoReport(
                     False,
                     seed,
