@@ -86,6 +86,25 @@ _INCIDENT_SOURCES: Final[dict[str, str]] = {
 _CENSORSHIP_REPORTERS: Final[tuple[str, ...]] = ("ooni", "censoredplanet", "accessnow", "netblocks")
 _OUTAGE_REPORTERS: Final[tuple[str, ...]] = ("ioda", "cloudflare", "netblocks")
 
+#: Priority targets' censorship episodes per year: reported (min length, max length, count) and
+#: the lengths of the unreported ones (27 days; KW 14), fixed so every seed meets the premise.
+_PRIORITY_EPISODES: Final[dict[str, tuple[tuple[int, int, int], tuple[int, ...]]]] = {
+    "other": ((2, 3, 5), (2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3)),
+    "KW": ((2, 2, 4), (2, 2, 2, 2, 2, 2, 2)),
+}
+#: Unreported censorship days per year of the other watch-list countries: [low, high).
+_WATCH_HIDDEN_DAYS: Final[tuple[int, int]] = (10, 21)
+#: The measurement-campaign effect: an unreported censorship day becomes a campaign day with
+#: this share of the country's campaign chance for reported ones (public events draw
+#: researchers; quiet blocks are found by routine and partner campaigns only).
+_UNREPORTED_CAMPAIGN: Final[float] = 0.5
+#: Rows of the busiest background day + 1: campaign days have at least this many (sample rule).
+_MIN_BUSY_ROWS: Final[int] = 5
+#: Scales every country's quiet-day campaign chance (calibrated to ~4,200 samples).
+_CAMPAIGN_COVERAGE_SCALE: Final[float] = 0.7
+#: Background evidence rows on a day: 1 + Poisson(this), capped below the sample rule.
+_BACKGROUND_EXTRA_ROWS: Final[float] = 0.15
+
 #: Truth kinds of a country-day.
 TRUTH_KINDS: Final[tuple[str, ...]] = ("quiet", "glitch", "disruption", "censorship", "shutdown")
 _QUIET, _GLITCH, _DISRUPTION, _CENSORSHIP, _SHUTDOWN = range(5)
@@ -127,9 +146,10 @@ def demo_countries() -> list[str]:
 class _Profile:
     """Per-country latent parameters (arrays indexed like the country list)."""
 
-    coverage: FloatArray  # chance that a quiet day has any evidence
-    rows: FloatArray  # mean evidence rows on a day that has evidence
-    campaign: FloatArray  # extra chance of evidence on a censorship day (measurement campaigns)
+    background: FloatArray  # chance that a day has low-volume background evidence (1-4 rows)
+    coverage: FloatArray  # chance that a quiet day is a campaign (busy, >= 5 rows) day
+    rows: FloatArray  # mean evidence rows on a campaign day
+    campaign: FloatArray  # chance that a reported censorship day becomes a campaign day
     episode_rate: FloatArray  # censorship episode starts per day
     intensity: FloatArray  # mean anomalous share on censorship days
     noise: FloatArray  # mean anomalous share on quiet days
@@ -155,29 +175,35 @@ def _profiles(codes: list[str], rng: np.random.Generator) -> _Profile:
     coverage = np.where(watch, rng.uniform(0.025, 0.06, n), coverage)
     coverage = np.where(priority, rng.uniform(0.02, 0.03, n), coverage)
     coverage = np.clip(coverage, 0.015, 0.95)
-    coverage = np.where(np.asarray(codes) == "KW", 0.006, coverage)  # published: KW n = 13
-    rows = np.exp(rng.normal(np.log(8.5), 0.45, n))
+    coverage = np.where(np.asarray(codes) == "KW", 0.003, coverage)  # published: KW n = 13
+    background = np.clip(np.exp(rng.normal(np.log(0.45), 0.5, n)), 0.15, 0.95)
+    background = np.where(high, rng.uniform(0.9, 0.98, n), background)
+    background = np.where(watch, rng.uniform(0.85, 0.95, n), background)
+    background = np.where(priority, rng.uniform(0.97, 0.99, n), background)
+    rows = np.exp(rng.normal(np.log(8.5), 0.4, n))
     rows = np.where(high, np.exp(rng.normal(np.log(15.0), 0.3, n)), rows)
     rows = np.where(priority, rows * 1.5, rows)
     campaign = np.where(watch, 0.85, rng.uniform(0.45, 0.75, n))
-    campaign = np.where(priority, 0.95, campaign)
+    campaign = np.where(np.asarray(codes) == "KW", 0.85, campaign)
 
-    episode_rate = np.exp(rng.normal(np.log(0.0105), 0.6, n))
+    episode_rate = np.exp(rng.normal(np.log(0.009), 0.6, n))
     episode_rate = np.where(in_cluster, episode_rate * 2.0, episode_rate)
     episode_rate = np.where(western, 0.004, episode_rate)
     episode_rate = np.clip(episode_rate, 0.004, 0.06)
 
     # The watch list's censorship is subtler (targeted blocking of a few domains).
-    intensity = rng.beta(8.0, 5.0, n) * 0.55 + 0.42
+    intensity = rng.beta(8.0, 5.0, n) * 0.55 + 0.45
     intensity = np.where(watch, intensity * 0.55, intensity)
     # Low-volume countries are noisier (few vantage points, flaky networks).
     noisiness = (0.05 / coverage) ** 0.3
     noise = np.clip(0.025 + 0.065 * noisiness * rng.uniform(0.3, 1.0, n), 0.02, 0.25)
     glitch_rate = np.clip(0.007 * noisiness, 0.002, 0.03)
+    coverage = coverage * _CAMPAIGN_COVERAGE_SCALE
     outage_rate = np.exp(rng.normal(np.log(0.012), 0.6, n))
     report_prob = np.where(watch, rng.uniform(0.3, 0.45, n), rng.uniform(0.9, 0.98, n))
     election_month = rng.integers(1, 13, n)
     return _Profile(
+        background=background,
         coverage=coverage,
         rows=rows,
         campaign=campaign,
@@ -212,6 +238,20 @@ def _month_weights(months: IntArray, election_month: IntArray) -> FloatArray:
     return result
 
 
+def _designed_episodes(code: str, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """Lengths of one year's reported and unreported episodes of a watch-list country."""
+    if code in PRIORITY_TARGETS:
+        (lo, hi, count), hidden = _PRIORITY_EPISODES["KW" if code == "KW" else "other"]
+        reported = rng.integers(lo, hi + 1, count).tolist()
+        return reported, rng.permutation(np.asarray(hidden)).tolist()
+    reported = rng.integers(2, 4, int(rng.integers(3, 7))).tolist()
+    hidden_days = int(rng.integers(*_WATCH_HIDDEN_DAYS))
+    hidden = [2] * (hidden_days // 2)
+    if hidden_days % 2:
+        hidden[0] = 3
+    return reported, hidden
+
+
 def _censorship_episodes(
     codes: list[str],
     profile: _Profile,
@@ -236,23 +276,33 @@ def _censorship_episodes(
     country, start = np.nonzero(starts)
     length = 1 + rng.geometric(0.38, len(start)) - 1 + rng.integers(0, 2, len(start))
 
-    # The six priority targets get fixed episode and report counts, so every seed shows the
-    # published picture: 5-15 incident positives, and more true positives than incidents show.
-    keep = ~np.isin(country, [codes.index(c) for c in PRIORITY_TARGETS])
+    # The watch list gets designed episode and report counts, so every seed shows the published
+    # picture (5-15 incident positives in the priority countries) and the premise (20-30 more
+    # censorship days no incident reports there; a few percent of days elsewhere on the list).
+    # Episodes sit in separate 7-day slots, so an incident's +/-1 day jitter never reaches
+    # another episode.
+    designed = [codes.index(c) for c in WATCH_LIST]
+    keep = ~np.isin(country, designed)
     country, start, length = country[keep], start[keep], length[keep]
     extra_c: list[IntArray] = []
     extra_s: list[IntArray] = []
     extra_l: list[IntArray] = []
     extra_r: list[BoolArray] = []
-    for code in PRIORITY_TARGETS:
-        n_ep = (6 if code == "KW" else 10) * scale
-        n_rep = 4 * scale
+    for code in WATCH_LIST:
+        lengths: list[int] = []
+        flags: list[bool] = []
+        for _ in range(scale):
+            rep, hidden = _designed_episodes(code, rng)
+            lengths += [*rep, *hidden]
+            flags += [True] * len(rep) + [False] * len(hidden)
+        n_ep = len(lengths)
+        slots = rng.choice(n_days // 7, size=n_ep, replace=False)
+        lens = np.asarray(lengths, dtype=np.int64)
+        offsets = 1 + (rng.random(n_ep) * (7 - lens - 1)).astype(np.int64)
         extra_c.append(np.full(n_ep, codes.index(code), dtype=np.int64))
-        extra_s.append(np.sort(rng.choice(n_days - 4, size=n_ep, replace=False)).astype(np.int64))
-        extra_l.append(rng.integers(2, 3 if code == "KW" else 4, n_ep).astype(np.int64))
-        flags = np.zeros(n_ep, dtype=bool)
-        flags[rng.choice(n_ep, size=n_rep, replace=False)] = True
-        extra_r.append(flags)
+        extra_s.append((slots * 7 + offsets).astype(np.int64))
+        extra_l.append(lens)
+        extra_r.append(np.asarray(flags, dtype=bool))
     reported = rng.random(len(country)) < profile.report_prob[country]
     country = np.concatenate([country.astype(np.int64), *extra_c])
     start = np.concatenate([start.astype(np.int64), *extra_s])
@@ -470,7 +520,7 @@ def _incidents(
             is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship")
         )
         # Some events are reported by more than one source (overlapping incidents).
-        copies = 1 + rng.poisson(0.3 if is_outage else 1.4, len(c)).astype(np.int64)
+        copies = 1 + rng.poisson(0.3 if is_outage else 1.6, len(c)).astype(np.int64)
         c, s, e, typ = (np.repeat(a, copies) for a in (c, s, e, typ))
         jitter = rng.choice([-1, 0, 1], size=(2, len(c)), p=[0.08, 0.84, 0.08])
         first = s + jitter[0]
@@ -551,23 +601,32 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     kind.reshape(-1)[_paint(shape, censorship, censorship.shutdown)] = _SHUTDOWN
     censored = kind >= _CENSORSHIP
 
-    # Which days have evidence at all (bursty), then how many rows: campaigns during censorship,
-    # IODA attention during outages, fewer measurements at weekends.
+    # The measurement-campaign effect decides which days are busy (>= 5 rows, the samples):
+    # quiet days at the country's coverage, reported censorship days at its campaign chance,
+    # unreported ones at half that, outages with IODA attention. Background evidence (1-4 rows,
+    # routine vantage points) comes on most days whatever happened; truth never decides alone
+    # whether a day has evidence.
+    reported_day = np.zeros(shape, dtype=bool)
+    reported_day.reshape(-1)[_paint(shape, censorship, censorship.reported)] = True
     quiet_cov = profile.coverage[:, None] * np.where(weekday >= 5, 0.8, 1.0)[None, :]
+    event_campaign = profile.campaign[:, None] * np.where(reported_day, 1.0, _UNREPORTED_CAMPAIGN)
     cov_day = np.select(
         [censored, kind == _DISRUPTION],
-        [1 - (1 - quiet_cov) * (1 - profile.campaign[:, None]), 1 - (1 - quiet_cov) * 0.8],
+        [1 - (1 - quiet_cov) * (1 - event_campaign), 1 - (1 - quiet_cov) * 0.8],
         default=quiet_cov,
     )
-    has_rows = rng.random(shape) < cov_day
+    busy = rng.random(shape) < cov_day
     row_mean = profile.rows[:, None] * np.select(
         [censored, kind == _DISRUPTION], [1.5, 1.3], default=1.0
     )
     row_mean = row_mean * rng.gamma(4.0, 0.25, shape)
-    n_rows = np.where(has_rows, 1 + _negative_binomial(row_mean - 1, 1.6, rng), 0)
-    # Analysts already run campaigns in the priority countries: censored days there get >= 5 rows.
-    priority = np.isin(np.asarray(codes), PRIORITY_TARGETS)[:, None] & censored
-    n_rows = np.where(priority & has_rows, np.maximum(n_rows, 5), n_rows)
+    campaign_rows = _MIN_BUSY_ROWS + _negative_binomial(
+        np.maximum(row_mean - _MIN_BUSY_ROWS, 0.5), 1.6, rng
+    )
+    background = rng.random(shape) < profile.background[:, None]
+    background_rows = np.minimum(1 + rng.poisson(_BACKGROUND_EXTRA_ROWS, shape), _MIN_BUSY_ROWS - 1)
+    n_rows = np.where(busy, campaign_rows, 0) + np.where(background & ~busy, background_rows, 0)
+    has_rows = n_rows > 0
 
     # Per-day anomalous probability of web (OONI/CP) rows and of IODA rows.
     noise_day = profile.noise[:, None] * rng.gamma(3.0, 1 / 3, shape)
@@ -588,8 +647,8 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     p = np.where(source == _CP, p * 0.85, p)
     anomalous = rng.random(len(cell)) < p
 
-    # Own probes: rare, more often sent where something seems wrong.
-    probe_p = np.where(censored, 0.04, 0.008) * has_rows
+    # Own probes: rare, mostly sent during campaigns (where something seemed wrong).
+    probe_p = np.where(busy, 0.03, 0.001) * has_rows
     probe_cell = np.flatnonzero(rng.random(shape) < probe_p)
     probe_nodes = rng.integers(3, 40, len(probe_cell))
     probe_block = np.where(
