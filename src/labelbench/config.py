@@ -78,7 +78,7 @@ class QueueSettings(BaseModel):
     """Below this recent yield a country is exhausted: its queue share moves elsewhere."""
     min_candidate_evidence: int = Field(default=constants.MIN_CANDIDATE_EVIDENCE, ge=1)
     """Evidence rows a country-day needs to be a candidate day (queued; trains once labelled)."""
-    confirm_share: float = Field(default=0.1, ge=0.0, le=1.0)
+    confirm_share: float = Field(default=0.05, ge=0.0, le=1.0)
     """Share of a batch spent confirming incident-positive days (none on a cold start)."""
 
 

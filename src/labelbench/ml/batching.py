@@ -46,7 +46,13 @@ def plan_batch(
     """
     incident = pd.to_numeric(pool["incident_label"], errors="coerce").fillna(0).to_numpy() == 1
     has_model = bool(pool["proba"].notna().any()) if len(pool) else False
-    confirm_pool = pool[incident].reset_index(drop=True)
+    stopped = (
+        set(stopping.loc[stopping["exhausted"].astype(bool), "country"].astype(str))
+        if stopping is not None and len(stopping)
+        else set()
+    )
+    live = ~pool["country"].astype(str).isin(stopped).to_numpy()
+    confirm_pool = pool[incident & live].reset_index(drop=True)
     discover_pool = pool[~incident].reset_index(drop=True)
     n_confirm = (
         min(len(confirm_pool), math.floor(confirm_share * size + 0.5))
@@ -101,8 +107,7 @@ def _confirmations(pool: pd.DataFrame, k: int, strategy: str) -> pd.DataFrame:
             "rank": 0,
             "country_quota": 0,
             "reason": [
-                f"confirm incident: incident day the model doubts (p={v:.2f})"
-                for v in chosen["_p"]
+                f"confirm incident: incident day the model doubts (p={v:.2f})" for v in chosen["_p"]
             ],
         }
     )

@@ -453,7 +453,9 @@ def _pools(runs: Sequence[_Run], targets: Sequence[str]) -> pd.DataFrame:
     for run in runs:
         frame = run.world.frame
         countries = frame["country"].astype(str).to_numpy()
-        new = (run.world.oracle == 1) & (frame["incident_label"].to_numpy() != 1) & (run.world.y != 1)
+        new = (
+            (run.world.oracle == 1) & (frame["incident_label"].to_numpy() != 1) & (run.world.y != 1)
+        )
         for c in targets:
             mine = run.world.pool & (countries == c)
             records.append((run.index, run.world.name, c, int(mine.sum()), int((mine & new).sum())))
