@@ -66,7 +66,7 @@ def build(
     )
     if report.confirmations:
         st.out.print(
-            f"  {report.confirmations} item(s) confirm incident days, the rest look for new positives"
+            f"  {report.confirmations} item(s) confirm incident days; the rest seek new positives"
         )
     for country, left in report.exhaustive.items():
         st.out.print(f"  {country}: exhaustive review: {left} days left (all queued)")

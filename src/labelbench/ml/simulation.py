@@ -434,12 +434,11 @@ def simulate(
         else [(worlds[0], seed) for seed in config.seeds]
     )
     runs = [_Run(k, world, seed) for k, (world, seed) in enumerate(pairs)]
-    done = 0
     results: list[list[dict[str, Any]]] = []
     parallel = Parallel(n_jobs=min(config.n_jobs, len(runs)), return_as="generator")
-    for rows in parallel(delayed(_run_all)(run, targets, config) for run in runs):
+    tasks = parallel(delayed(_run_all)(run, targets, config) for run in runs)
+    for done, rows in enumerate(tasks, start=1):
         results.append(rows)
-        done += 1
         if progress is not None:
             progress(done, len(runs))
     trajectory = pd.DataFrame([r for rows in results for r in rows])

@@ -6,8 +6,8 @@ evidence, candidate days below the sample rule included), and plans a batch with
 :mod:`labelbench.ml.strategies` and picked by :mod:`labelbench.ml.selection` (quotas, episode
 collapse, near-duplicates, stopping, exhaustive review of tiny pools), plus a small share of
 incident confirmations. `labelbench simulate` replays the same function. Items are stored as
-queue items that the labelling app claims one at a time. Building again withdraws the earlier build's unclaimed items for the same
-countries, so analysts always work from the newest ranking.
+queue items that the labelling app claims one at a time. Building again withdraws the earlier
+build's unclaimed items for the same countries, so analysts always work from the newest ranking.
 """
 
 from __future__ import annotations
