@@ -241,10 +241,10 @@ def _month_weights(months: IntArray, election_month: IntArray) -> FloatArray:
 def _designed_episodes(code: str, rng: np.random.Generator) -> tuple[list[int], list[int]]:
     """Lengths of one year's reported and unreported episodes of a watch-list country."""
     if code in PRIORITY_TARGETS:
-        (lo, hi, count), hidden = _PRIORITY_EPISODES["KW" if code == "KW" else "other"]
-        reported = rng.integers(lo, hi + 1, count).tolist()
-        return reported, rng.permutation(np.asarray(hidden)).tolist()
-    reported = rng.integers(2, 4, int(rng.integers(3, 7))).tolist()
+        (lo, hi, count), lengths = _PRIORITY_EPISODES["KW" if code == "KW" else "other"]
+        reported = [int(v) for v in rng.integers(lo, hi + 1, count)]
+        return reported, [int(v) for v in rng.permutation(np.asarray(lengths))]
+    reported = [int(v) for v in rng.integers(2, 4, int(rng.integers(3, 7)))]
     hidden_days = int(rng.integers(*_WATCH_HIDDEN_DAYS))
     hidden = [2] * (hidden_days // 2)
     if hidden_days % 2:
