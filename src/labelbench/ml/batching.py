@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from labelbench.ml.selection import BATCH_COLUMNS, select_batch
-from labelbench.ml.strategies import get_strategy, score_candidates
+from labelbench.ml.strategies import get_strategy, reliable_proba, score_candidates
+
+#: Quotas follow expected yield: a country's weight is the sum of the evidence-supported
+#: probabilities of its best this-many days ...
+QUOTA_LOOKAHEAD = 20
+#: ... plus this, so a country the model thinks dry still gets a share to prove it wrong.
+QUOTA_FLOOR = 0.5
 
 
 def plan_batch(
@@ -42,7 +48,8 @@ def plan_batch(
 
     ``pool`` is a candidate frame (see :mod:`labelbench.ml.strategies`) with ``incident_label``
     and ``proba`` (NaN without a model). ``purpose`` is ``discover`` or ``confirm``; ranks run
-    over the whole batch, discovery first.
+    over the whole batch, discovery first. With a model and a model-based strategy, country
+    quotas follow :func:`yield_weights`; otherwise every country gets an equal share.
     """
     incident = pd.to_numeric(pool["incident_label"], errors="coerce").fillna(0).to_numpy() == 1
     has_model = bool(pool["proba"].notna().any()) if len(pool) else False
@@ -66,15 +73,18 @@ def plan_batch(
         scores = score_candidates(
             discover_pool, strategy, rng, positive_counts=positive_counts, positives=positives
         )
+        chosen = get_strategy(strategy)
+        weights = yield_weights(discover_pool) if chosen.uses_model and has_model else None
         found = select_batch(
             discover_pool,
             scores.values,
             size=size - n_confirm,
             strategy_name=strategy,
-            exploration_share=exploration_share if get_strategy(strategy).exploration_share else 0,
+            exploration_share=exploration_share if chosen.exploration_share else 0,
             stopping=stopping,
             rng=rng,
             scorers=scores.scorer,
+            quotas=weights,
         )
         exhausted = dict(found.attrs.get("exhausted", {}))
         parts.append(found.assign(purpose="discover"))
@@ -87,6 +97,18 @@ def plan_batch(
     out["rank"] = np.arange(1, len(out) + 1, dtype=np.int64)
     out.attrs["exhausted"] = exhausted
     return out
+
+
+def yield_weights(pool: pd.DataFrame) -> dict[str, float]:
+    """Per country: expected new positives among its best days, plus a floor (quota weights).
+
+    An equal split gives a country with 9 missing positives as many labels as one with 27; the
+    model's own expectation (:func:`~labelbench.ml.strategies.reliable_proba`, summed over the
+    :data:`QUOTA_LOOKAHEAD` best days) moves labels to where positives are likely left.
+    """
+    q = pd.Series(np.nan_to_num(reliable_proba(pool), nan=0.0), index=pool.index)
+    best = q.groupby(pool["country"].astype(str)).apply(lambda v: v.nlargest(QUOTA_LOOKAHEAD).sum())
+    return {str(c): float(v) + QUOTA_FLOOR for c, v in best.items()}
 
 
 def _confirmations(pool: pd.DataFrame, k: int, strategy: str) -> pd.DataFrame:

@@ -239,5 +239,9 @@ def run_simulation(
         csv_path = out_dir / "simulation.csv"
         result.trajectory.to_csv(csv_path, index=False)
         png_path = out_dir / "learning_curves.png"
-        png_path.write_bytes(learning_curve_png(result.trajectory, mode=mode))
+        pools = result.pools.groupby("run")[["pool", "hidden"]].sum()
+        expected = float((pools["hidden"] / pools["pool"]).mean() * 100) if len(pools) else None
+        png_path.write_bytes(
+            learning_curve_png(result.trajectory, mode=mode, random_per_100=expected)
+        )
     return SimulationRun(mode, result, csv_path, png_path, hidden)
