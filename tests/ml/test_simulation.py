@@ -19,7 +19,7 @@ TARGETS = ["OM", "LY"]
 SPEC = PipelineSpec(engine="fast", base_params={"max_iter": 20})
 
 
-def small_world(seed: int = 0, days: int = 80) -> World:
+def small_world(seed: int = 0, days: int = 45) -> World:
     """Six countries; censorship days are anomalous; targets hide positives among candidates."""
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
