@@ -205,6 +205,7 @@ def run_simulation(
             if has_truth and frame is not None
             else None
         )
+    has_truth = has_truth or world_seeds is not None  # generated worlds carry their truth
     if mode == "truth" and not has_truth:
         raise InputError("this database has no demo truth; use --mode withheld")
     mode = "truth" if mode == "auto" and has_truth else ("withheld" if mode == "auto" else mode)
