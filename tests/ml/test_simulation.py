@@ -137,5 +137,7 @@ def test_summary_reports_oracle_share_and_intervals() -> None:
     assert hybrid["oracle_positives_per_100"] == summary[ORACLE]["positives_per_100"]
     assert 0 < hybrid["share_of_oracle"] <= 1 == summary[ORACLE]["share_of_oracle"]
     assert len(hybrid["positives_per_100_ci"]) == 2 and hybrid["seeds"] == 2
-    assert set(hybrid["per_country"]["OM"]) >= {"pool", "hidden", "positives_per_100"}
+    assert set(hybrid["per_country"]["OM"]) >= {
+        "pool", "hidden", "positives_per_100", "labels_to_reach", "f1_end_ci",
+    }  # fmt: skip
     assert sorted(set(result.pools["world"])) == ["w0", "w1"]  # one run per world

@@ -71,6 +71,7 @@ class SimulationConfig:
     stop_min_yield: float = 0.05
     folds: int = 4
     threshold_shrinkage: float = 30.0
+    f1_levels: Sequence[float] = (0.5, 0.6, 0.7)
 
     def __post_init__(self) -> None:
         for name in self.strategies:
@@ -164,8 +165,23 @@ class SimulationResult:
                 "f1_start": _mean(start),
                 "f1_end": _mean(g["f1"]),
                 "f1_end_ci": list(_ci(g["f1"].to_numpy())),
+                "labels_to_reach": self._labels_to_reach(s[s["country"] == country]),
             }
         return per_country
+
+    def _labels_to_reach(self, rows: pd.DataFrame) -> dict[str, float | None]:
+        """Mean labels (of this country) before its F1 first reaches each level, in every run."""
+        result: dict[str, float | None] = {}
+        for level in self.config.f1_levels:
+            needed = []
+            for _, g in rows.groupby("run"):
+                hit = g.sort_values("round")
+                hit = hit[hit["f1"] >= level]
+                if not hit.empty:
+                    needed.append(float(hit["labelled"].iloc[0]))
+            reached = bool(needed) and len(needed) == rows["run"].nunique()
+            result[f"{level:.2f}"] = float(np.mean(needed)) if reached else None
+        return result
 
 
 def _per_run_rate(end: pd.DataFrame) -> pd.Series:
