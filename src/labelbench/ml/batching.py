@@ -11,6 +11,9 @@ in two before anything is scored:
   model as much as a missed one. A cold start (no model) never serves them, since nothing then
   says which incident looks doubtful and the analyst's first labels must go to discovery.
 
+Strategies that do not use the model (``random``, the pool-uniform control; ``label_errors``,
+which exists to check incident labels; ``seed``) rank the whole pool instead.
+
 Keeping this in one function is what makes the simulation a replay of the real queue.
 """
 
@@ -51,7 +54,11 @@ def plan_batch(
     over the whole batch, discovery first. With a model and a model-based strategy, country
     quotas follow :func:`yield_weights`; otherwise every country gets an equal share.
     """
+    # Model-based strategies hunt new positives; the others keep the whole pool (random is the
+    # pool-uniform control, label_errors exists to check incident labels).
+    split = get_strategy(strategy).uses_model
     incident = pd.to_numeric(pool["incident_label"], errors="coerce").fillna(0).to_numpy() == 1
+    incident &= split
     has_model = bool(pool["proba"].notna().any()) if len(pool) else False
     stopped = (
         set(stopping.loc[stopping["exhausted"].astype(bool), "country"].astype(str))
