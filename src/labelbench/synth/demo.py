@@ -38,8 +38,8 @@ How evidence is observed (the facts each rule serves, from ``domain.md`` and the
 - Published facts met for every seed 0-7 (``tests/synth``; :func:`generate_demo_world`):
   3,950-4,470 samples with >= 5 rows, 24-33% positive, 131 countries, KW 11-16 samples,
   80-95k evidence rows and 29-31k candidate days, 2,230-2,720 incidents, probes on ~0.3% of
-  country-days; base LOCO median F1 0.80-0.85 (seeds 0-4, fast engine), watch-list median
-  0.37-0.54.
+  country-days; base LOCO median F1 0.80-0.86 (seeds 0-4, fast engine), watch-list median
+  0.42-0.57.
 
 Everything is vectorised numpy driven by one :class:`numpy.random.Generator` seeded from
 ``(seed, scale)``; nothing depends on today's date or on hash randomisation. The 131 countries are
