@@ -76,6 +76,10 @@ class QueueSettings(BaseModel):
     """A country's yield is judged over its last this-many labels (queue stopping, reports)."""
     stop_min_yield: float = 0.05
     """Below this recent yield a country is exhausted: its queue share moves elsewhere."""
+    min_candidate_evidence: int = Field(default=constants.MIN_CANDIDATE_EVIDENCE, ge=1)
+    """Evidence rows a country-day needs to be a candidate day (queued; trains once labelled)."""
+    confirm_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Share of a batch spent confirming incident-positive days (none on a cold start)."""
 
 
 class Settings(BaseSettings):

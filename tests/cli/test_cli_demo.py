@@ -33,8 +33,10 @@ def test_demo_status_export_and_idempotent_rerun(
     assert 3_800 <= status["samples"] <= 4_600 and status["human_labels"] == 0
     assert 0.22 <= status["positives"] / status["samples"] <= 0.30
     kw = next(c for c in status["per_country"] if c["country"] == "KW")
-    assert set(kw) >= {"country", "samples", "positives", "human_labels"}
+    assert set(kw) >= {"country", "samples", "positives", "human_labels", "candidates"}
     assert 8 <= kw["samples"] <= 18
+    # Every day with evidence is a candidate: a few hundred per watch-list country.
+    assert 200 <= kw["candidates"] <= 365 and status["candidate_days"] > 20_000
 
     csv = tmp_path / "samples.csv"
     assert run(capsys, "export", "samples", "--out", str(csv))[0] == 0

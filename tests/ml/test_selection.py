@@ -143,10 +143,21 @@ def test_adjacent_days_of_one_episode_collapse() -> None:
 
 
 def test_adjacent_day_taken_when_nothing_else_is_left() -> None:
-    c = frame("OM", 2, step=1, proba=[0.9, 0.8])
+    c = frame("OM", 3, step=1, proba=[0.8, 0.9, 0.7])  # the middle day blocks both others
     batch = select(c, 2)
     assert len(batch) == 2
     assert "nothing else left" in batch["reason"].iloc[1]
+
+
+def test_a_pool_no_larger_than_its_quota_is_shown_whole_by_probability() -> None:
+    c = pd.concat([frame("OM", 3, step=1, proba=[0.2, 0.9, 0.5]), frame("LY", 20, step=7)])
+    c["sample_id"] = np.arange(1, len(c) + 1)
+    batch = select(c, 10)
+    om = batch[batch["country"] == "OM"]
+    assert list(om["sample_id"]) == [2, 3, 1]  # every day, adjacent ones too, by probability
+    assert set(om["scorer"]) == {"exhaustive"}
+    assert om["reason"].str.startswith("exhaustive review: 3 days left").all()
+    assert (batch[batch["country"] == "LY"]["scorer"] != "exhaustive").all()
 
 
 def test_near_duplicates_are_penalised() -> None:

@@ -16,6 +16,7 @@ from labelbench.ml.strategies import (
     binary_entropy,
     choose_scorers,
     get_strategy,
+    reliable_proba,
     score_candidates,
     score_committee,
     score_entropy,
@@ -139,7 +140,13 @@ def test_random_is_uniform_and_reproducible() -> None:
 def test_hybrid_prefers_near_threshold_then_likely_positive(
     rng: np.random.Generator,
 ) -> None:
-    c = frame(4, proba=[0.02, 0.55, 0.95, 0.40], threshold=np.full(4, 0.55))
+    # Busy days: the evidence discount (n / (n + 5)) is negligible.
+    c = frame(
+        4,
+        proba=[0.02, 0.55, 0.95, 0.40],
+        threshold=np.full(4, 0.55),
+        measurement_count=np.full(4, 1e12),
+    )
     s = score_hybrid(c, rng)
     assert list(np.argsort(-s)) == [1, 2, 3, 0]
     assert s[0] < 0.1
@@ -147,6 +154,16 @@ def test_hybrid_prefers_near_threshold_then_likely_positive(
     np.testing.assert_allclose(only_p, score_likely_positive(c, rng))
     with pytest.raises(InputError):
         score_hybrid(c, rng, positive_weight=1.5)
+
+
+def test_hybrid_discounts_a_probability_by_the_evidence_behind_it(
+    rng: np.random.Generator,
+) -> None:
+    """One anomalous row on a quiet day must not outrank a busy anomalous day."""
+    c = frame(3, proba=[0.9, 0.6, 0.6], measurement_count=[1.0, 40.0, 0.0])
+    q = reliable_proba(c)
+    np.testing.assert_allclose(q, [0.9 / 6, 0.6 * 40 / 45, 0.0])
+    assert list(np.argsort(-score_hybrid(c, rng))) == [1, 0, 2]
 
 
 def test_seed_ranks_obvious_anomaly_day_first(rng: np.random.Generator) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 from sqlalchemy import select, update
 
 from labelbench.db import queries
 from labelbench.db.models import Evidence, Sample
+from labelbench.domain.constants import FEATURES
 from labelbench.services.features import build_features
 from labelbench.services.labelling import LabellingService
 from labelbench.services.labels import training_frame
@@ -136,7 +138,7 @@ def test_a_build_in_small_evidence_batches_equals_one_in_memory(tiny_world_ws) -
         assert len(plan_batches(counts, 37)) > 10
         report = rebuild(session, ws.settings.min_evidence, batch_rows=37)
         assert report.inserted == report.updated == report.removed == 0
-        assert report.unchanged == report.samples > 0
+        assert report.unchanged == report.samples + report.candidates > report.samples > 0
         scoped = rebuild(session, ws.settings.min_evidence, countries={"OM"}, batch_rows=37)
         assert scoped.inserted == scoped.updated == scoped.removed == 0 < scoped.unchanged
 
@@ -162,3 +164,45 @@ def test_batches_hold_whole_days_and_respect_the_size() -> None:
     ]
     assert plan_batches(counts, 1000) == [[("KW", d[0], d[2]), ("OM", d[0], d[4])]]
     assert plan_batches(counts.iloc[:0], 8) == []
+
+
+def test_candidate_days_are_built_but_train_only_once_labelled(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    """Days under the sample rule get features too; a human label makes one a training row."""
+    from labelbench.services.status import status
+
+    ws = tiny_world_ws
+    with ws.transaction() as session:
+        stored = queries.samples_frame(session)
+        counts = queries.evidence_day_counts(session)
+    assert len(stored) == len(counts)  # every country-day with evidence (min 1 row)
+    small = stored["evidence_count"] < ws.settings.min_evidence
+    assert small.any() and (stored["candidate_only"] == small).all()
+    assert stored.loc[small, list(FEATURES)].notna().all().all()
+    assert (stored.loc[small, "fingerprint"].str.len() == 32).all()
+
+    cand = stored[small & (stored["country"] == "OM")].iloc[0]
+    with ws.transaction() as session:
+        before = training_frame(session)
+        everything = training_frame(session, include_candidates=True)
+    assert not before["candidate_only"].any() and cand["id"] not in set(before["id"])
+    row = everything.set_index("id").loc[cand["id"]]
+    assert row["label_source"] == "candidate" and pd.isna(row["label"])
+
+    svc = LabellingService(ws, "ana", countries=["OM"])
+    svc.start(build_if_empty=False)
+    svc.decide(int(cand["id"]), "positive", fingerprint_seen=str(cand["fingerprint"]))
+    with ws.transaction() as session:
+        after = training_frame(session).set_index("id")
+        watermarked = training_frame(session, label_watermark=0).set_index("id")
+    assert (
+        after.loc[cand["id"], "label"] == 1.0 and after.loc[cand["id"], "label_source"] == "human"
+    )
+    # Views of an older label set keep the same rows (retrain aligns them), unlabelled there.
+    assert list(watermarked.index) == list(after.index)
+    assert pd.isna(watermarked.loc[cand["id"], "label"])
+
+    result = status(ws)
+    om = next(c for c in result["per_country"] if c["country"] == "OM")
+    assert om["candidates"] == int((stored["country"] == "OM").sum()) > om["samples"]
+    assert result["samples"] == int((~small).sum())
+    assert result["candidate_days"] == int(small.sum())

@@ -109,3 +109,25 @@ def test_stable_predictions_move_a_country_quota_elsewhere(tiny_world_ws) -> Non
     report = build_queue(ws, actor="lead", countries=["OM", "KW"], size=6)
     assert "OM" in report.exhausted and "stable" in report.exhausted["OM"]
     assert report.per_country == {"KW": 6}
+    # With a model, a share of the batch confirms the incident days the model doubts most,
+    # never in an exhausted country.
+    ws.settings.queue.confirm_share = 0.5
+    report = build_queue(ws, actor="lead", countries=["OM", "KW"], size=6)
+    assert report.confirmations == 3 and report.per_country == {"KW": 6}
+    confirm = queue_frame(ws).query("scorer == 'confirm'")
+    assert len(confirm) == 3 and confirm["reason"].str.startswith("confirm incident").all()
+
+
+def test_cold_start_seeks_new_positives_and_shows_a_tiny_pool_whole(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    ws = tiny_world_ws
+    ws.settings.queue.double_label_share = 0.0
+    ws.settings.queue.confirm_share = 0.5
+    with ws.transaction() as session:
+        pool = candidate_pool(session, ["OM"])
+    discover = pool[pool["incident_label"] == 0]
+    assert (pool["incident_label"] == 1).any() and pool["candidate_only"].any()
+    report = build_queue(ws, actor="lead", countries=["OM"], size=len(pool) + 10)
+    assert report.model_run_id is None and report.confirmations == 0  # no model: no confirming
+    assert report.exhaustive == {"OM": len(discover)} and report.queued == len(discover)
+    reasons = queue_frame(ws)["reason"]
+    assert reasons.str.startswith(f"exhaustive review: {len(discover)} days left").all()

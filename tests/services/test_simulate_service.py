@@ -54,4 +54,33 @@ def test_truth_mode_uses_the_hidden_truth(ws) -> None:  # type: ignore[no-untype
     run = run_simulation(ws, rounds=1, batch_size=6, seeds=1, countries=["OM", "KW"])
     assert run.mode == "truth"
     traj = run.result.trajectory
-    assert traj[traj["round"] == 1]["labelled"].sum() == 12  # both strategies x 6 labels
+    first = traj[traj["round"] == 1]
+    assert first["labelled"].sum() == 18  # hybrid, random and the oracle arm x 6 labels
+    # Candidate days below the sample rule are in the pool, and are what random mostly draws.
+    assert run.result.pools["pool"].sum() > run.result.pools["hidden"].sum() > 0
+
+
+def test_withheld_view_hides_positives_everywhere_a_strategy_looks(ws) -> None:  # type: ignore[no-untyped-def]
+    """No column the replay hands to strategies tells withheld days from other negatives."""
+    from labelbench.ml.simulation import VISIBLE_COLUMNS
+    from labelbench.services.labels import training_frame
+    from labelbench.services.simulate import withheld_view
+
+    with ws.transaction(readonly=True) as session:
+        frame = training_frame(session, include_candidates=True)
+    targets = ["OM", "KW", "AE", "SA"]
+    view, oracle, mask = withheld_view(frame, targets, 0.5)
+    assert mask.sum() > 0 and (oracle[mask] == 1).all()
+    samples = view["country"].isin(targets) & ~view["candidate_only"].astype(bool)
+    negatives = samples & (view["label"] == 0) & ~pd.Series(mask)
+    hidden = pd.Series(mask)
+    for column in [c for c in VISIBLE_COLUMNS if c in ("incident_label", "candidate_only")] + [
+        "label",
+        "label_source",
+        "human_verdict",
+    ]:
+        seen_hidden = set(view.loc[hidden, column].astype(str))
+        seen_negative = set(view.loc[negatives, column].astype(str))
+        assert seen_hidden <= seen_negative, column
+    assert (view.loc[hidden, "incident_label"] == 0).all()
+    assert (frame.loc[hidden, "incident_label"] == 1).all()  # the original is untouched

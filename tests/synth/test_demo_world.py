@@ -24,8 +24,17 @@ def world() -> DemoWorld:
 
 
 @pytest.fixture(scope="module")
-def samples(world: DemoWorld) -> pd.DataFrame:
-    return build_samples(world.evidence, world.incidents, world.probe_metrics, default_neighbours())
+def candidates(world: DemoWorld) -> pd.DataFrame:
+    """Every country-day with evidence (the queue's candidate days) and its truth."""
+    built = build_samples(
+        world.evidence, world.incidents, world.probe_metrics, default_neighbours(), min_evidence=1
+    )
+    return built.merge(world.truth[["country", "day", "is_censorship"]], on=["country", "day"])
+
+
+@pytest.fixture(scope="module")
+def samples(candidates: pd.DataFrame) -> pd.DataFrame:
+    return candidates[candidates["evidence_count"] >= 5].reset_index(drop=True)
 
 
 def _frames(w: DemoWorld) -> list[pd.DataFrame]:
@@ -80,6 +89,20 @@ def test_sparse_positive_targets(world: DemoWorld, samples: pd.DataFrame) -> Non
         true_pos = int(truth.loc[code].reindex(mine.index).sum())
         assert 5 <= labelled <= 15, code
         assert true_pos > labelled, code
+
+
+def test_missing_positives_hide_among_candidate_days(candidates: pd.DataFrame) -> None:
+    """The premise: a few hundred candidate days per watch-list country, 2-8% of them censorship
+    days no incident marked (>= 25 in each priority country, KW >= 12), busy and quiet alike."""
+    for code in WATCH_LIST:
+        pool = candidates[candidates["country"] == code]
+        hidden = pool[pool["is_censorship"] & (pool["incident_label"] == 0)]
+        assert 200 <= len(pool) <= 365, code
+        assert 0.02 <= len(hidden) / len(pool) <= 0.08, code
+        if code in PRIORITY_TARGETS:
+            assert len(hidden) >= (12 if code == "KW" else 25), code
+            busy = int((hidden["evidence_count"] >= 5).sum())
+            assert 0 < busy < len(hidden), code
 
 
 def test_sparse_neighbour_overlap(world: DemoWorld, samples: pd.DataFrame) -> None:

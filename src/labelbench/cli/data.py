@@ -94,7 +94,8 @@ def features_build(
         st.out.print_json(json.dumps(report.to_dict()))
         return
     st.out.print(
-        f"{report.samples:,} samples: {report.inserted:,} new, {report.updated:,} updated "
+        f"{report.samples:,} samples and {report.candidates:,} candidate days: "
+        f"{report.inserted:,} new, {report.updated:,} updated "
         f"({report.fingerprint_changed:,} with changed evidence), {report.unchanged:,} unchanged, "
         f"{report.removed:,} removed, {report.kept_stale:,} kept for their labels "
         f"({report.seconds:.1f}s)"
@@ -121,18 +122,26 @@ def status(
         f"production model: {result['production_model'] or 'none'}"
     )
     st.out.print(
-        f"{result['countries']} countries, {result['samples']:,} samples, "
+        f"{result['countries']} countries, {result['samples']:,} samples "
+        f"(+{result['candidate_days']:,} candidate days), "
         f"{result['positives']:,} positives ({result['incident_positives']:,} incident-derived), "
         f"{result['evidence_rows']:,} evidence rows, {result['incidents']:,} incidents, "
         f"{result['human_labels']:,} human labels"
     )
     table = Table(
-        "country", "samples", "positives", "incident +", "human labels", title="per country"
+        "country",
+        "samples",
+        "candidates",
+        "positives",
+        "incident +",
+        "human labels",
+        title="per country",
     )
     for row in result["per_country"]:
         table.add_row(
             row["country"],
             str(row["samples"]),
+            str(row["candidates"]),
             str(row["positives"]),
             str(row["incident_positives"]),
             str(row["human_labels"]),

@@ -64,6 +64,12 @@ def build(
         f"strategy {report.strategy}, model {report.model_run_id or 'none (evidence heuristics)'}; "
         f"{report.withdrawn} older items withdrawn"
     )
+    if report.confirmations:
+        st.out.print(
+            f"  {report.confirmations} item(s) confirm incident days; the rest seek new positives"
+        )
+    for country, left in report.exhaustive.items():
+        st.out.print(f"  {country}: exhaustive review: {left} days left (all queued)")
     for country, reason in report.exhausted.items():
         st.out.print(f"  {country}: exhausted ({reason})")
 

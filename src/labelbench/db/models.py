@@ -141,11 +141,18 @@ class ProbeMetric(Base):
 
 
 class Sample(Base):
-    """One country-day with enough evidence, its 16 features and its incident-derived label."""
+    """One country-day with evidence, its 16 features and its incident-derived label.
+
+    Days with at least ``min_evidence`` rows are the production *samples* (they train with their
+    incident label); days with fewer, down to ``queue.min_candidate_evidence``, are *candidate
+    days* (``candidate_only``): the queue offers them, and they train only once a human labels
+    them. One table keeps one id space, so labels and queue items attach to either kind.
+    """
 
     __tablename__ = "samples"
     __table_args__ = (
         UniqueConstraint("country", "day"),
+        Index("ix_samples_candidate_only_country", "candidate_only", "country"),
         CheckConstraint("incident_label IN (0, 1)", name="incident_label"),
         CheckConstraint(_in("origin", ("evidence", "import")), name="origin"),
         CheckConstraint("given_label IN (0, 1)", name="given_label"),
@@ -163,6 +170,8 @@ class Sample(Base):
     """``evidence``: built from evidence rows; ``import``: a team's own feature row (kept as is)."""
     given_label: Mapped[int | None] = mapped_column(SmallInteger)
     """The label column of an imported feature row; NULL means "derive it from incidents"."""
+    candidate_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Below the sample rule: queued as a candidate, trains only with a human label."""
     anomaly_rate: Mapped[float] = mapped_column(Float)
     measurement_count: Mapped[float] = mapped_column(Float)
     spike_magnitude: Mapped[float] = mapped_column(Float)

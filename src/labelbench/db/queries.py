@@ -57,6 +57,7 @@ SAMPLE_COLUMNS = (
     "incident_label",
     "origin",
     "given_label",
+    "candidate_only",
 )
 
 
@@ -499,15 +500,30 @@ def count(session: Session, model: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def count_samples(session: Session, *, candidates: bool = False) -> int:
+    """Production samples (the >= min_evidence rule), or the candidate-only days."""
+    stmt = select(func.count()).select_from(Sample).where(Sample.candidate_only == candidates)
+    return int(session.scalar(stmt) or 0)
+
+
 def per_country_counts(session: Session) -> pd.DataFrame:
-    """Samples, incident positives and label-log decisions per country that has samples."""
+    """Samples, candidate days, incident positives and decisions per country that has samples.
+
+    ``samples`` and ``incident_positives`` follow the production sample rule (candidate days
+    excluded); ``candidates`` counts every stored country-day, samples included.
+    """
+    is_sample = case((Sample.candidate_only, 0), else_=1)
     samples = (
         select(
             Sample.country,
-            func.count().label("samples"),
-            func.coalesce(func.sum(Sample.incident_label), 0).label("incident_positives"),
+            func.sum(is_sample).label("samples"),
+            func.coalesce(func.sum(Sample.incident_label * is_sample), 0).label(
+                "incident_positives"
+            ),
+            func.count().label("candidates"),
         )
         .group_by(Sample.country)
+        .having(func.sum(is_sample) > 0)
         .subquery()
     )
     labels = (
@@ -523,8 +539,10 @@ def per_country_counts(session: Session) -> pd.DataFrame:
             samples.c.samples,
             samples.c.incident_positives,
             func.coalesce(labels.c.human_labels, 0),
+            samples.c.candidates,
         )
         .outerjoin(labels, labels.c.country == samples.c.country)
         .order_by(samples.c.country)
     )
-    return _frame(session, stmt, ("country", "samples", "incident_positives", "human_labels"))
+    cols = ("country", "samples", "incident_positives", "human_labels", "candidates")
+    return _frame(session, stmt, cols)

@@ -65,6 +65,8 @@ SMALL_N: Final[int] = 30
 
 #: *default* minimum evidence rows for a country-day to become a sample (published: >= 5).
 MIN_EVIDENCE_ROWS: Final[int] = 5
+#: *default* minimum evidence rows for a country-day to be a candidate day the queue may offer.
+MIN_CANDIDATE_EVIDENCE: Final[int] = 1
 #: Contagion: trailing window for neighbour correlation and the minimum overlap (published).
 CONTAGION_CORR_WINDOW_DAYS: Final[int] = 180
 CONTAGION_MIN_OVERLAP_DAYS: Final[int] = 10

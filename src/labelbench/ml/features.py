@@ -111,6 +111,7 @@ OUTPUT_COLUMNS: Final[tuple[str, ...]] = (
     "evidence_count",
     "fingerprint",
     "incident_label",
+    "candidate_only",
 )
 
 #: One line per feature, for the UI and the README.
@@ -589,8 +590,8 @@ def build_samples(
     """One row per country-day with ``>= min_evidence`` evidence rows, sorted by country, day.
 
     Columns: ``country``, ``day`` (``datetime.date``), the 16 :data:`FEATURES` (float64),
-    ``evidence_count``, ``fingerprint`` and ``incident_label``. See the module docstring for the
-    definitions.
+    ``evidence_count``, ``fingerprint``, ``incident_label`` and ``candidate_only`` (always False
+    here). See the module docstring for the definitions.
     """
     _check_min_evidence(min_evidence)
     return samples_from_totals(
@@ -642,14 +643,19 @@ def samples_from_totals(
     neighbours: Mapping[str, Iterable[str]],
     *,
     min_evidence: int = MIN_EVIDENCE_ROWS,
+    min_candidate: int | None = None,
     countries: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`build_samples` from :func:`daily_totals` and :func:`day_fingerprints` of chunks.
 
     ``countries`` limits the output rows (a scoped rebuild); their fingerprints must all be
-    present, while other countries' totals only feed contagion.
+    present, while other countries' totals only feed contagion. ``min_candidate`` (default
+    ``min_evidence``) adds the candidate days with fewer rows, flagged ``candidate_only``; the
+    fingerprints must then be those of :func:`day_fingerprints` at ``min_candidate``.
     """
     _check_min_evidence(min_evidence)
+    floor = min_evidence if min_candidate is None else min(min_candidate, min_evidence)
+    _check_min_evidence(floor)
     grid = grid_from_totals(totals)
     counts_f = grid.counts.astype(np.float64)
     rate = grid.rate
@@ -667,7 +673,7 @@ def samples_from_totals(
     probes = _probe_matrix(grid, probe_metrics)
 
     # Samples in (country, day) order: nonzero over the country-major view.
-    country_idx, day_idx = np.nonzero(min_evidence <= grid.counts.T)
+    country_idx, day_idx = np.nonzero(floor <= grid.counts.T)
     day_numbers = day_idx.astype(np.int64) + grid.day0
     dates = day_numbers.astype("datetime64[D]")
     weekday = ((day_numbers + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday
@@ -703,6 +709,7 @@ def samples_from_totals(
             **{name: features[name].astype(np.float64) for name in FEATURES},
             "evidence_count": grid.counts[day_idx, country_idx].astype(np.int64),
             "incident_label": covered[day_idx, country_idx].astype(np.int64),
+            "candidate_only": grid.counts[day_idx, country_idx] < min_evidence,
             "day_number": day_numbers,
         }
     )

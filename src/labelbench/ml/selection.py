@@ -347,6 +347,8 @@ def select_batch(
     - Diversity: within a country, days within ``collapse_gap_days`` of a chosen day are skipped
       unless nothing else is left; candidates whose RMS standardised-feature distance to a chosen
       day is below ``duplicate_tolerance`` lose ``duplicate_penalty`` x the country's score range.
+    - Exhaustive review: a country whose pool is no larger than its quota gets every day,
+      ordered by ``proba`` (score where there is none), scorer ``exhaustive``.
     - Order: ``rank`` interleaves countries (every country's 1st pick, then 2nd...), so an analyst
       who stops early has still covered every country.
 
@@ -397,14 +399,26 @@ def select_batch(
     quota = allocate_quotas(capacity, size, weights=quotas, exclude=exhausted.keys())
     baseline = allocate_quotas(capacity, size, weights=quotas)
     donors = sorted(c for c in exhausted if baseline.get(c, 0) > 0)
-    explore = _exploration_slots(quota, share)
+    # A pool no larger than its quota is shown whole: no ranking can save the analyst a label.
+    whole = {c for c, q in quota.items() if q > 0 and q >= capacity[c]}
+    explore = _exploration_slots({c: q for c, q in quota.items() if c not in whole}, share)
     days = pd.to_datetime(df["day"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
     z = standardise(df)
+    proba = (
+        pd.to_numeric(df["proba"], errors="coerce").to_numpy(dtype=np.float64)
+        if "proba" in df.columns
+        else np.full(n, np.nan)
+    )
 
     # (row, position within its country, scorer label, notes), exploitation before exploration
     picked: list[tuple[int, int, str, list[str]]] = []
     for country in sorted(c for c, q in quota.items() if q > 0):
         rows = np.flatnonzero(countries == country)
+        if country in whole:
+            key = np.where(np.isnan(proba[rows]), values[rows] - 2.0, proba[rows])
+            ordered = rows[np.lexsort((-tiebreak[rows], -key))]
+            picked += [(int(r), pos, "exhaustive", []) for pos, r in enumerate(ordered, 1)]
+            continue
         picker = _CountryPicker(
             days=days[rows],
             z=z[rows],
@@ -425,7 +439,9 @@ def select_batch(
     for row, pos, label, notes in picked:
         country = countries[row]
         r = df.iloc[row]
-        if label == "explore":
+        if label == "exhaustive":
+            why = f"exhaustive review: {capacity[country]} days left, by probability"
+        elif label == "explore":
             why = (
                 f"{strategy_name} explore: evidence score {explore_keys[row]:.2f}"
                 if exploration_scores is not None

@@ -40,6 +40,9 @@ DEFAULT_MIN_POSITIVES: Final[int] = 3
 DEFAULT_REREVIEW_BOOST: Final[float] = 1.0
 #: Threshold assumed where a country has none.
 DEFAULT_THRESHOLD: Final[float] = 0.5
+#: Pseudo-count of measurements behind a probability (the sample rule's 5 rows): a day measured
+#: n times keeps n / (n + 5) of its probability, see :func:`reliable_proba`.
+RELIABILITY_MEASUREMENTS: Final[float] = 5.0
 
 #: Evidence heuristics of :func:`score_seed` and their weights (sum 1). anomaly_rate has the
 #: largest gain in v3.3; the neighbour signals carry contagion; probes are rare but direct.
@@ -174,6 +177,22 @@ def score_committee(candidates: pd.DataFrame, rng: np.random.Generator) -> Float
     return np.where(disagree, np.clip(np.nan_to_num(js, nan=0.0), 0.0, 1.0), 0.0)
 
 
+def reliable_proba(candidates: pd.DataFrame) -> FloatArray:
+    """``p * n / (n + 5)``, n the day's measurements: how much of ``p`` the evidence supports.
+
+    The model learned from days with at least 5 measurements; on a candidate day with one or
+    two, a single anomalous row moves anomaly_rate to 0.5 or 1 and the probability extrapolates.
+    Discounting by n / (n + 5) ranks a day by the probability *and* the evidence behind it (a
+    5-row day keeps half, a 1-row day a sixth, a 50-row day 91%). NaN stays NaN; without a
+    ``measurement_count`` column the probability is returned as it is.
+    """
+    p = np.clip(_floats(candidates, "proba"), 0.0, 1.0)
+    if "measurement_count" not in candidates.columns:
+        return p
+    n = np.maximum(np.nan_to_num(_floats(candidates, "measurement_count"), nan=0.0), 0.0)
+    return np.asarray(p * n / (n + RELIABILITY_MEASUREMENTS), dtype=np.float64)
+
+
 def score_likely_positive(candidates: pd.DataFrame, rng: np.random.Generator) -> FloatArray:
     """Exploitation: the probability itself (positives are the scarce class). NaN scores 0."""
     return np.nan_to_num(np.clip(_floats(candidates, "proba"), 0.0, 1.0), nan=0.0)
@@ -201,7 +220,10 @@ def score_hybrid(
     *,
     positive_weight: float = HYBRID_POSITIVE_WEIGHT,
 ) -> FloatArray:
-    """Default: ``w * p + (1 - w) * uncertainty(p, t)`` with w = ``positive_weight`` (0.6).
+    """Default: ``w * q + (1 - w) * uncertainty(q, t)``, w = ``positive_weight`` (0.6).
+
+    ``q`` is :func:`reliable_proba`: the probability discounted by the evidence behind it, so
+    that one anomalous row on a quiet candidate day does not outrank a busy anomalous day.
 
     Sparse-positive countries need positives, so the probability dominates; the uncertainty term
     lifts items near the country's threshold, which also inform per-country calibration. With
@@ -211,9 +233,10 @@ def score_hybrid(
     """
     if not 0.0 <= positive_weight <= 1.0:
         raise InputError(f"positive_weight must be in [0, 1], got {positive_weight}")
-    return positive_weight * score_likely_positive(candidates, rng) + (
+    supported = candidates.assign(proba=reliable_proba(candidates))
+    return positive_weight * score_likely_positive(supported, rng) + (
         1.0 - positive_weight
-    ) * score_uncertainty(candidates, rng)
+    ) * score_uncertainty(supported, rng)
 
 
 def evidence_score(candidates: pd.DataFrame) -> FloatArray:
@@ -310,7 +333,8 @@ STRATEGIES: Final[dict[str, Strategy]] = {
     for s in (
         Strategy(
             "hybrid",
-            "default: 0.6*p + 0.4*closeness to the country threshold, "
+            "default: 0.6*q + 0.4*closeness of q to the country threshold (q = p * n/(n+5), "
+            "n measurements), "
             f"{DEFAULT_EXPLORATION_SHARE:.0%} of each quota explored at random",
             score_hybrid,
             uses_model=True,

@@ -104,7 +104,7 @@ def create_demo(
         with ws.transaction() as session:
             existing = queries.count(session, Evidence)
             if existing:
-                samples = queries.count(session, Sample)
+                samples = queries.count_samples(session)
                 return DemoReport(
                     False,
                     seed,

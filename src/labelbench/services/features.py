@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from labelbench.db import queries
 from labelbench.db.base import utcnow
 from labelbench.db.models import Sample
-from labelbench.domain.constants import FEATURES
+from labelbench.domain.constants import FEATURES, MIN_CANDIDATE_EVIDENCE
 from labelbench.ml.features import (
     OUTPUT_COLUMNS,
     daily_totals,
@@ -34,7 +34,7 @@ from labelbench.services.workspace import Workspace
 Progress = Callable[[str], None]
 #: Evidence rows held in memory at once by a build (about 1.5 KB each while fingerprinting).
 EVIDENCE_BATCH_ROWS = 250_000
-_COMPARED = (*FEATURES, "evidence_count", "fingerprint", "incident_label")
+_COMPARED = (*FEATURES, "evidence_count", "fingerprint", "incident_label", "candidate_only")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class FeatureBuildReport:
     """What a build changed."""
 
     samples: int
+    """Rows with at least ``min_evidence`` rows (the production sample rule)."""
     inserted: int
     updated: int
     unchanged: int
@@ -52,6 +53,8 @@ class FeatureBuildReport:
     seconds: float
     countries: int = 0
     """Countries with samples whose rows were recomputed (all of them on a full build)."""
+    candidates: int = 0
+    """Candidate days below the sample rule (queued, trained only once labelled)."""
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -66,7 +69,13 @@ def build_features(
     :func:`rebuild`); None rebuilds everything.
     """
     with ws.transaction() as session:
-        return rebuild(session, ws.settings.min_evidence, countries=countries, progress=progress)
+        return rebuild(
+            session,
+            ws.settings.min_evidence,
+            min_candidate=ws.settings.queue.min_candidate_evidence,
+            countries=countries,
+            progress=progress,
+        )
 
 
 def affected_scope(
@@ -90,11 +99,15 @@ def rebuild(
     session: Session,
     min_evidence: int,
     *,
+    min_candidate: int = MIN_CANDIDATE_EVIDENCE,
     countries: Collection[str] | None = None,
     progress: Progress | None = None,
     batch_rows: int = EVIDENCE_BATCH_ROWS,
 ) -> FeatureBuildReport:
     """The feature build inside the caller's transaction (imports build in their own).
+
+    Every country-day with at least ``min_candidate`` evidence rows gets a row; those under
+    ``min_evidence`` are flagged ``candidate_only`` (see :class:`~labelbench.db.models.Sample`).
 
     Evidence is read ``batch_rows`` rows at a time (whole country-days), reduced to daily
     totals and day fingerprints, and dropped: memory follows the batch and the number of
@@ -116,7 +129,8 @@ def rebuild(
     incidents = queries.incidents_frame(session, inputs)
     probes = queries.probe_frame(session, inputs)
     existing = queries.samples_frame(session, scope) if scope != [] else _no_samples()
-    totals, fingerprints = _read_evidence(session, inputs, scope, min_evidence, batch_rows, say)
+    floor = min(min_candidate, min_evidence)
+    totals, fingerprints = _read_evidence(session, inputs, scope, floor, batch_rows, say)
     if len(totals):
         say("computing features")
         fresh = samples_from_totals(
@@ -126,6 +140,7 @@ def rebuild(
             probes,
             neighbours,
             min_evidence=min_evidence,
+            min_candidate=floor,
             countries=scope,
         )
     else:
@@ -139,8 +154,11 @@ def rebuild(
     say("writing changes")
     counts = _write_diff(session, fresh.reset_index(drop=True), built)
     n_countries = len(set(fresh["country"]) | set(built["country"]))
+    candidates = int(fresh["candidate_only"].astype(bool).sum()) if len(fresh) else 0
+    counts["samples"] -= candidates
     return FeatureBuildReport(
         **counts,
+        candidates=candidates,
         seconds=round(time.perf_counter() - started, 2),
         countries=n_countries,
     )

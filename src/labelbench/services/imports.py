@@ -256,7 +256,12 @@ def import_file(
             report.countries = sorted(touched)
             if options.build_features and touched and kind != "samples":
                 say("features", 0, 1)  # one step: the bar shows its elapsed time
-                built = rebuild(session, ws.settings.min_evidence, countries=touched)
+                built = rebuild(
+                    session,
+                    ws.settings.min_evidence,
+                    min_candidate=ws.settings.queue.min_candidate_evidence,
+                    countries=touched,
+                )
                 report.features = built.to_dict()
                 say("features", 1, 1)
             report.seconds = round(time.perf_counter() - started, 2)

@@ -1,10 +1,13 @@
 """The active-learning queue: which country-days analysts should look at next, and why.
 
-`build_queue` scores the candidate pool of the target countries with a strategy from
-:mod:`labelbench.ml.strategies`, picks a batch with :mod:`labelbench.ml.selection` (quotas,
-episode collapse, near-duplicates, stopping), and stores it as queue items that the labelling app
-claims one at a time. Building again withdraws the earlier build's unclaimed items for the same
-countries, so analysts always work from the newest ranking.
+`build_queue` takes the candidate pool of the target countries (every unlabelled country-day with
+evidence, candidate days below the sample rule included), and plans a batch with
+:func:`labelbench.ml.batching.plan_batch`: discovery of new positives scored by a strategy from
+:mod:`labelbench.ml.strategies` and picked by :mod:`labelbench.ml.selection` (quotas, episode
+collapse, near-duplicates, stopping, exhaustive review of tiny pools), plus a small share of
+incident confirmations. `labelbench simulate` replays the same function. Items are stored as
+queue items that the labelling app claims one at a time. Building again withdraws the earlier
+build's unclaimed items for the same countries, so analysts always work from the newest ranking.
 """
 
 from __future__ import annotations
@@ -21,14 +24,14 @@ from sqlalchemy.orm import Session
 from labelbench.config import Settings
 from labelbench.db import queries
 from labelbench.db.models import QueueBuild, QueueItem, Sample
-from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import standing_decisions
 from labelbench.domain.scope import ScopeSets, expand_scope
 from labelbench.errors import InputError
-from labelbench.ml.selection import select_batch, stopping_signal
-from labelbench.ml.strategies import evidence_score, get_strategy, score_candidates
+from labelbench.ml.batching import plan_batch
+from labelbench.ml.selection import stopping_signal
+from labelbench.ml.strategies import get_strategy
 from labelbench.services.labels import training_frame
-from labelbench.services.predict import attach_predictions
+from labelbench.services.predict import Predictor, attach_predictions
 from labelbench.services.workspace import Workspace
 
 
@@ -46,6 +49,10 @@ class QueueBuildReport:
     model_run_id: str | None
     per_country: dict[str, int]
     exhausted: dict[str, str]
+    exhaustive: dict[str, int]
+    """Countries whose whole remaining pool was queued (pool <= quota): days left."""
+    confirmations: int = 0
+    """Items that confirm incident-positive days (the rest look for new positives)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,8 +91,8 @@ def target_countries(
 
 
 def candidate_pool(session: Session, countries: Sequence[str]) -> pd.DataFrame:
-    """Unlabelled samples of the targets (negative incident days included) plus re-reviews."""
-    frame = training_frame(session, countries=list(countries))
+    """Unlabelled candidate days of the targets (samples included) plus re-reviews."""
+    frame = training_frame(session, countries=list(countries), include_candidates=True)
     pool = frame[frame["human_verdict"].isna() | frame["rereview"]].copy()
     return pool.rename(columns={"id": "sample_id"}).reset_index(drop=True)
 
@@ -114,23 +121,24 @@ def _prediction_drift(ws: Workspace, pool: pd.DataFrame) -> pd.DataFrame | None:
     """The pool's probabilities under the previous and the current production model.
 
     When labels stop moving a country's predictions, more labels there are unlikely to help:
-    the stopping signal then moves that country's quota to countries still paying off.
+    the stopping signal then moves that country's quota to countries still paying off. Both
+    sides are what each run would serve: its out-of-fold probability for the days it trained
+    on (in-sample ones mostly echo the training label, so they would look stable whatever the
+    labels did), the model's own for the rest.
     """
     from labelbench.services.registry import previous_production
 
-    if pool.empty or pool["proba_base"].isna().all():
+    if pool.empty or pool["proba"].isna().all():
         return None
     previous = previous_production(ws)
     if previous is None:
         return None
-    X = pool[[*FEATURES, "country"]]
+    prev = Predictor(previous.run_id, previous.model, previous.thresholds, previous.oof)
     return pd.DataFrame(
         {
             "country": pool["country"].to_numpy(),
-            "proba_prev": previous.model.predict_proba(X)[:, 1],
-            "proba_curr": pool["proba_base"].to_numpy()
-            if pool["proba_stack"].isna().all()
-            else pool["proba_stack"].to_numpy(),
+            "proba_prev": prev.predict_frame(pool)["proba"].to_numpy(),
+            "proba_curr": pool["proba"].to_numpy(),
         }
     )
 
@@ -191,21 +199,16 @@ def build_queue(
             window=settings.queue.stop_window,
             min_yield=settings.queue.stop_min_yield,
         )
-        scores = score_candidates(
-            pool, strategy, rng, positive_counts=positive_counts, positives=positives
-        )
-        batch = select_batch(
+        batch = plan_batch(
             pool,
-            scores.values,
+            strategy=strategy,
             size=size,
-            strategy_name=strategy,
-            exploration_share=settings.queue.exploration_share
-            if get_strategy(strategy).exploration_share
-            else None,
-            stopping=stopping,
             rng=rng,
-            scorers=scores.scorer,
-            exploration_scores=evidence_score(pool) if len(pool) else None,
+            exploration_share=settings.queue.exploration_share,
+            confirm_share=settings.queue.confirm_share,
+            stopping=stopping,
+            positive_counts=positive_counts,
+            positives=positives,
         )
         withdrawn = session.execute(
             update(QueueItem)
@@ -262,6 +265,11 @@ def build_queue(
             model_run_id=model_run_id,
             per_country={str(k): int(v) for k, v in per_country.items()},
             exhausted=dict(batch.attrs.get("exhausted", {})),
+            exhaustive={
+                str(c): int(n)
+                for c, n in batch[batch["scorer"] == "exhaustive"].groupby("country").size().items()
+            },
+            confirmations=int((batch["purpose"] == "confirm").sum()) if len(batch) else 0,
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from labelbench.db import migrate, queries
-from labelbench.db.models import Evidence, Incident, Label, ModelRun, Sample
+from labelbench.db.models import Evidence, Incident, Label, ModelRun
 from labelbench.services.labels import training_frame
 from labelbench.services.workspace import Workspace
 
@@ -23,7 +23,8 @@ def status(ws: Workspace) -> dict[str, Any]:
             "database": ws.settings.safe_database_url,
             "schema_revision": migrate.current_revision(ws.engine),
             "countries": len(per_country),
-            "samples": queries.count(session, Sample),
+            "samples": queries.count_samples(session),
+            "candidate_days": queries.count_samples(session, candidates=True),
             "positives": int((frame["label"] == 1).sum()),
             "incident_positives": int(frame["incident_label"].sum()) if len(frame) else 0,
             "evidence_rows": queries.count(session, Evidence),
@@ -42,6 +43,7 @@ def status(ws: Workspace) -> dict[str, Any]:
                     "positives": int(positives.get(row.country, 0)),
                     "incident_positives": int(row.incident_positives),
                     "human_labels": int(row.human_labels),
+                    "candidates": int(row.candidates),
                 }
                 for row in per_country.itertuples()
             ],

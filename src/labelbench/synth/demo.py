@@ -3,14 +3,48 @@
 The world is generated from a latent truth: per country a measurement volume, a noise level and a
 censorship regime; per day censorship episodes (some region-wide, some shutdowns), outages and
 noisy "glitch" days. Evidence rows, probe metrics and incidents are then *observed* from that truth
-the way production observes it: incidents report most censorship episodes in most countries, but
-only a minority in the watch-list countries (so true positives hide among unlabelled days there),
-with a little label noise in both directions everywhere. Scale ``K`` means ``K`` consecutive years
-ending on :data:`END_DAY`, i.e. ``K`` times the data.
+the way production observes it. Scale ``K`` means ``K`` consecutive years ending on
+:data:`END_DAY`, i.e. ``K`` times the data.
+
+How evidence is observed (the facts each rule serves, from ``domain.md`` and the issue notes):
+
+- **Background evidence on most days** (routine vantage points, 1-4 rows: ``1 + Poisson(0.15)``):
+  every day with probability ``background`` (median 0.45 over countries, 0.9-0.98 for the
+  high-impact ones, 0.85-0.95 on the watch list, 0.97-0.99 for the six priority targets), whatever
+  happened that day. Production averages ~1 evidence row per country-day (84k rows, 214
+  countries, a year), so most days carry a little evidence; this gives each watch-list country a
+  few hundred *candidate days* (~310-365).
+- **One measurement-campaign effect decides which days are busy** (>= 5 rows, the samples):
+  quiet days become campaign days with the country's ``coverage`` (bursty, ~0.2-5%, KW 0.2% for
+  its published n = 13), reported censorship days with its ``campaign`` chance (0.45-0.75; 0.85
+  on the watch list), unreported ones with :data:`_UNREPORTED_CAMPAIGN` (half) of that (public
+  events draw researchers; quiet blocks are met by routine campaigns only), outage days with
+  IODA attention (0.2). Campaigns follow events, which is why ~26% of the >= 5-row samples are
+  positive while censorship days are a few percent of all days (domain: "How rare censorship
+  days are"). The truth never decides alone whether a day has evidence.
+- **Incidents** report most censorship episodes in most countries (90-98%), only a minority on
+  the watch list; spans are jittered by a day, duplicated across reporters, and 2% false alarms
+  land on quiet days.
+- **Designed watch-list episodes**, so every seed meets the premise: each of OM, LY, YE, AM, TN
+  has 5 reported episodes (2-3 days) and 27 unreported censorship days (11 episodes), KW 4
+  reported 2-day episodes and 14 unreported days; the other ten watch-list countries 3-6
+  reported episodes and 10-20 unreported days. Episodes sit in separate 7-day slots, so incident
+  jitter never covers another episode. Result (seeds 0-7): 8-14 incident positives in each
+  priority country (KW 5-8), >= 25 hidden positives each (KW 14), hidden positives 2.7-7.9%
+  of each watch-list country's candidate days, roughly half of them on busy days. One year
+  forces >= 25 of ~360 days to be unreported censorship days in the priority countries (~7%,
+  plus the reported ones), above the 0-6% that public event lists show for most countries: the
+  20-30-positives target and one year of data cannot both be met otherwise.
+- Published facts met for every seed 0-7 (``tests/synth``; :func:`generate_demo_world`):
+  3,950-4,470 samples with >= 5 rows, 24-33% positive, 131 countries, KW 11-16 samples,
+  80-95k evidence rows and 29-31k candidate days, 2,230-2,720 incidents, probes on ~0.3% of
+  country-days; base LOCO median F1 0.80-0.86 (seeds 0-4, fast engine), watch-list median
+  0.42-0.57.
 
 Everything is vectorised numpy driven by one :class:`numpy.random.Generator` seeded from
 ``(seed, scale)``; nothing depends on today's date or on hash randomisation. The 131 countries are
-the same for every seed (like production), their behaviour is not.
+the same for every seed (like production), their behaviour is not. The truth is returned apart
+(:attr:`DemoWorld.truth`) and stored in its own table, read only by the demo and the simulation.
 """
 
 from __future__ import annotations
@@ -86,6 +120,25 @@ _INCIDENT_SOURCES: Final[dict[str, str]] = {
 _CENSORSHIP_REPORTERS: Final[tuple[str, ...]] = ("ooni", "censoredplanet", "accessnow", "netblocks")
 _OUTAGE_REPORTERS: Final[tuple[str, ...]] = ("ioda", "cloudflare", "netblocks")
 
+#: Priority targets' censorship episodes per year: reported (min length, max length, count) and
+#: the lengths of the unreported ones (27 days; KW 14), fixed so every seed meets the premise.
+_PRIORITY_EPISODES: Final[dict[str, tuple[tuple[int, int, int], tuple[int, ...]]]] = {
+    "other": ((2, 3, 5), (2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3)),
+    "KW": ((2, 2, 4), (2, 2, 2, 2, 2, 2, 2)),
+}
+#: Unreported censorship days per year of the other watch-list countries: [low, high).
+_WATCH_HIDDEN_DAYS: Final[tuple[int, int]] = (10, 21)
+#: The measurement-campaign effect: an unreported censorship day becomes a campaign day with
+#: this share of the country's campaign chance for reported ones (public events draw
+#: researchers; quiet blocks are found by routine and partner campaigns only).
+_UNREPORTED_CAMPAIGN: Final[float] = 0.5
+#: Rows of the busiest background day + 1: campaign days have at least this many (sample rule).
+_MIN_BUSY_ROWS: Final[int] = 5
+#: Scales every country's quiet-day campaign chance (calibrated to ~4,200 samples).
+_CAMPAIGN_COVERAGE_SCALE: Final[float] = 0.7
+#: Background evidence rows on a day: 1 + Poisson(this), capped below the sample rule.
+_BACKGROUND_EXTRA_ROWS: Final[float] = 0.15
+
 #: Truth kinds of a country-day.
 TRUTH_KINDS: Final[tuple[str, ...]] = ("quiet", "glitch", "disruption", "censorship", "shutdown")
 _QUIET, _GLITCH, _DISRUPTION, _CENSORSHIP, _SHUTDOWN = range(5)
@@ -127,9 +180,10 @@ def demo_countries() -> list[str]:
 class _Profile:
     """Per-country latent parameters (arrays indexed like the country list)."""
 
-    coverage: FloatArray  # chance that a quiet day has any evidence
-    rows: FloatArray  # mean evidence rows on a day that has evidence
-    campaign: FloatArray  # extra chance of evidence on a censorship day (measurement campaigns)
+    background: FloatArray  # chance that a day has low-volume background evidence (1-4 rows)
+    coverage: FloatArray  # chance that a quiet day is a campaign (busy, >= 5 rows) day
+    rows: FloatArray  # mean evidence rows on a campaign day
+    campaign: FloatArray  # chance that a reported censorship day becomes a campaign day
     episode_rate: FloatArray  # censorship episode starts per day
     intensity: FloatArray  # mean anomalous share on censorship days
     noise: FloatArray  # mean anomalous share on quiet days
@@ -155,29 +209,35 @@ def _profiles(codes: list[str], rng: np.random.Generator) -> _Profile:
     coverage = np.where(watch, rng.uniform(0.025, 0.06, n), coverage)
     coverage = np.where(priority, rng.uniform(0.02, 0.03, n), coverage)
     coverage = np.clip(coverage, 0.015, 0.95)
-    coverage = np.where(np.asarray(codes) == "KW", 0.006, coverage)  # published: KW n = 13
-    rows = np.exp(rng.normal(np.log(8.5), 0.45, n))
+    coverage = np.where(np.asarray(codes) == "KW", 0.003, coverage)  # published: KW n = 13
+    background = np.clip(np.exp(rng.normal(np.log(0.45), 0.5, n)), 0.15, 0.95)
+    background = np.where(high, rng.uniform(0.9, 0.98, n), background)
+    background = np.where(watch, rng.uniform(0.85, 0.95, n), background)
+    background = np.where(priority, rng.uniform(0.97, 0.99, n), background)
+    rows = np.exp(rng.normal(np.log(8.5), 0.4, n))
     rows = np.where(high, np.exp(rng.normal(np.log(15.0), 0.3, n)), rows)
     rows = np.where(priority, rows * 1.5, rows)
     campaign = np.where(watch, 0.85, rng.uniform(0.45, 0.75, n))
-    campaign = np.where(priority, 0.95, campaign)
+    campaign = np.where(np.asarray(codes) == "KW", 0.85, campaign)
 
-    episode_rate = np.exp(rng.normal(np.log(0.0105), 0.6, n))
+    episode_rate = np.exp(rng.normal(np.log(0.009), 0.6, n))
     episode_rate = np.where(in_cluster, episode_rate * 2.0, episode_rate)
     episode_rate = np.where(western, 0.004, episode_rate)
     episode_rate = np.clip(episode_rate, 0.004, 0.06)
 
     # The watch list's censorship is subtler (targeted blocking of a few domains).
-    intensity = rng.beta(8.0, 5.0, n) * 0.55 + 0.42
+    intensity = rng.beta(8.0, 5.0, n) * 0.55 + 0.45
     intensity = np.where(watch, intensity * 0.55, intensity)
     # Low-volume countries are noisier (few vantage points, flaky networks).
     noisiness = (0.05 / coverage) ** 0.3
     noise = np.clip(0.025 + 0.065 * noisiness * rng.uniform(0.3, 1.0, n), 0.02, 0.25)
     glitch_rate = np.clip(0.007 * noisiness, 0.002, 0.03)
+    coverage = coverage * _CAMPAIGN_COVERAGE_SCALE
     outage_rate = np.exp(rng.normal(np.log(0.012), 0.6, n))
     report_prob = np.where(watch, rng.uniform(0.3, 0.45, n), rng.uniform(0.9, 0.98, n))
     election_month = rng.integers(1, 13, n)
     return _Profile(
+        background=background,
         coverage=coverage,
         rows=rows,
         campaign=campaign,
@@ -212,6 +272,20 @@ def _month_weights(months: IntArray, election_month: IntArray) -> FloatArray:
     return result
 
 
+def _designed_episodes(code: str, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """Lengths of one year's reported and unreported episodes of a watch-list country."""
+    if code in PRIORITY_TARGETS:
+        (lo, hi, count), lengths = _PRIORITY_EPISODES["KW" if code == "KW" else "other"]
+        reported = [int(v) for v in rng.integers(lo, hi + 1, count)]
+        return reported, [int(v) for v in rng.permutation(np.asarray(lengths))]
+    reported = [int(v) for v in rng.integers(2, 4, int(rng.integers(3, 7)))]
+    hidden_days = int(rng.integers(*_WATCH_HIDDEN_DAYS))
+    hidden = [2] * (hidden_days // 2)
+    if hidden_days % 2:
+        hidden[0] = 3
+    return reported, hidden
+
+
 def _censorship_episodes(
     codes: list[str],
     profile: _Profile,
@@ -236,23 +310,33 @@ def _censorship_episodes(
     country, start = np.nonzero(starts)
     length = 1 + rng.geometric(0.38, len(start)) - 1 + rng.integers(0, 2, len(start))
 
-    # The six priority targets get fixed episode and report counts, so every seed shows the
-    # published picture: 5-15 incident positives, and more true positives than incidents show.
-    keep = ~np.isin(country, [codes.index(c) for c in PRIORITY_TARGETS])
+    # The watch list gets designed episode and report counts, so every seed shows the published
+    # picture (5-15 incident positives in the priority countries) and the premise (20-30 more
+    # censorship days no incident reports there; a few percent of days elsewhere on the list).
+    # Episodes sit in separate 7-day slots, so an incident's +/-1 day jitter never reaches
+    # another episode.
+    designed = [codes.index(c) for c in WATCH_LIST]
+    keep = ~np.isin(country, designed)
     country, start, length = country[keep], start[keep], length[keep]
     extra_c: list[IntArray] = []
     extra_s: list[IntArray] = []
     extra_l: list[IntArray] = []
     extra_r: list[BoolArray] = []
-    for code in PRIORITY_TARGETS:
-        n_ep = (6 if code == "KW" else 10) * scale
-        n_rep = 4 * scale
+    for code in WATCH_LIST:
+        lengths: list[int] = []
+        flags: list[bool] = []
+        for _ in range(scale):
+            rep, hidden = _designed_episodes(code, rng)
+            lengths += [*rep, *hidden]
+            flags += [True] * len(rep) + [False] * len(hidden)
+        n_ep = len(lengths)
+        slots = rng.choice(n_days // 7, size=n_ep, replace=False)
+        lens = np.asarray(lengths, dtype=np.int64)
+        offsets = 1 + (rng.random(n_ep) * (7 - lens - 1)).astype(np.int64)
         extra_c.append(np.full(n_ep, codes.index(code), dtype=np.int64))
-        extra_s.append(np.sort(rng.choice(n_days - 4, size=n_ep, replace=False)).astype(np.int64))
-        extra_l.append(rng.integers(2, 3 if code == "KW" else 4, n_ep).astype(np.int64))
-        flags = np.zeros(n_ep, dtype=bool)
-        flags[rng.choice(n_ep, size=n_rep, replace=False)] = True
-        extra_r.append(flags)
+        extra_s.append((slots * 7 + offsets).astype(np.int64))
+        extra_l.append(lens)
+        extra_r.append(np.asarray(flags, dtype=bool))
     reported = rng.random(len(country)) < profile.report_prob[country]
     country = np.concatenate([country.astype(np.int64), *extra_c])
     start = np.concatenate([start.astype(np.int64), *extra_s])
@@ -470,7 +554,7 @@ def _incidents(
             is_outage, "disruption", np.where(episodes.shutdown[sel], "mixed", "censorship")
         )
         # Some events are reported by more than one source (overlapping incidents).
-        copies = 1 + rng.poisson(0.3 if is_outage else 1.4, len(c)).astype(np.int64)
+        copies = 1 + rng.poisson(0.3 if is_outage else 1.6, len(c)).astype(np.int64)
         c, s, e, typ = (np.repeat(a, copies) for a in (c, s, e, typ))
         jitter = rng.choice([-1, 0, 1], size=(2, len(c)), p=[0.08, 0.84, 0.08])
         first = s + jitter[0]
@@ -551,23 +635,32 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     kind.reshape(-1)[_paint(shape, censorship, censorship.shutdown)] = _SHUTDOWN
     censored = kind >= _CENSORSHIP
 
-    # Which days have evidence at all (bursty), then how many rows: campaigns during censorship,
-    # IODA attention during outages, fewer measurements at weekends.
+    # The measurement-campaign effect decides which days are busy (>= 5 rows, the samples):
+    # quiet days at the country's coverage, reported censorship days at its campaign chance,
+    # unreported ones at half that, outages with IODA attention. Background evidence (1-4 rows,
+    # routine vantage points) comes on most days whatever happened; truth never decides alone
+    # whether a day has evidence.
+    reported_day = np.zeros(shape, dtype=bool)
+    reported_day.reshape(-1)[_paint(shape, censorship, censorship.reported)] = True
     quiet_cov = profile.coverage[:, None] * np.where(weekday >= 5, 0.8, 1.0)[None, :]
+    event_campaign = profile.campaign[:, None] * np.where(reported_day, 1.0, _UNREPORTED_CAMPAIGN)
     cov_day = np.select(
         [censored, kind == _DISRUPTION],
-        [1 - (1 - quiet_cov) * (1 - profile.campaign[:, None]), 1 - (1 - quiet_cov) * 0.8],
+        [1 - (1 - quiet_cov) * (1 - event_campaign), 1 - (1 - quiet_cov) * 0.8],
         default=quiet_cov,
     )
-    has_rows = rng.random(shape) < cov_day
+    busy = rng.random(shape) < cov_day
     row_mean = profile.rows[:, None] * np.select(
         [censored, kind == _DISRUPTION], [1.5, 1.3], default=1.0
     )
     row_mean = row_mean * rng.gamma(4.0, 0.25, shape)
-    n_rows = np.where(has_rows, 1 + _negative_binomial(row_mean - 1, 1.6, rng), 0)
-    # Analysts already run campaigns in the priority countries: censored days there get >= 5 rows.
-    priority = np.isin(np.asarray(codes), PRIORITY_TARGETS)[:, None] & censored
-    n_rows = np.where(priority & has_rows, np.maximum(n_rows, 5), n_rows)
+    campaign_rows = _MIN_BUSY_ROWS + _negative_binomial(
+        np.maximum(row_mean - _MIN_BUSY_ROWS, 0.5), 1.6, rng
+    )
+    background = rng.random(shape) < profile.background[:, None]
+    background_rows = np.minimum(1 + rng.poisson(_BACKGROUND_EXTRA_ROWS, shape), _MIN_BUSY_ROWS - 1)
+    n_rows = np.where(busy, campaign_rows, 0) + np.where(background & ~busy, background_rows, 0)
+    has_rows = n_rows > 0
 
     # Per-day anomalous probability of web (OONI/CP) rows and of IODA rows.
     noise_day = profile.noise[:, None] * rng.gamma(3.0, 1 / 3, shape)
@@ -588,8 +681,8 @@ def generate_demo_world(seed: int = 0, scale: int = 1) -> DemoWorld:
     p = np.where(source == _CP, p * 0.85, p)
     anomalous = rng.random(len(cell)) < p
 
-    # Own probes: rare, more often sent where something seems wrong.
-    probe_p = np.where(censored, 0.04, 0.008) * has_rows
+    # Own probes: rare, mostly sent during campaigns (where something seemed wrong).
+    probe_p = np.where(busy, 0.03, 0.001) * has_rows
     probe_cell = np.flatnonzero(rng.random(shape) < probe_p)
     probe_nodes = rng.integers(3, 40, len(probe_cell))
     probe_block = np.where(
