@@ -15,9 +15,7 @@ Two phases, so that a bad file never half-lands:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import os
 import re
 import tempfile
 import time
@@ -35,7 +33,9 @@ from labelbench.db import queries
 from labelbench.db.base import utcnow
 from labelbench.db.models import CountryOverride, Evidence, ImportRun, Incident, Sample
 from labelbench.domain.constants import FEATURES
+from labelbench.domain.digest import sha256_file
 from labelbench.errors import ExitCode, InputError
+from labelbench.ingest.hashing import find_duplicates, row_hashes
 from labelbench.ingest.kinds import (
     ColumnMap,
     Kind,
@@ -45,9 +45,9 @@ from labelbench.ingest.kinds import (
     map_columns,
     parse_chunk,
 )
+from labelbench.ingest.rejects import RejectsWriter, rejects_path
 from labelbench.ingest.table import RawChunk, RowError, TableFile
 from labelbench.ingest.values import infer_date_order
-from labelbench.ml.bundle import sha256_file
 from labelbench.ml.features import feature_fingerprints, incident_labels
 from labelbench.services.features import rebuild
 from labelbench.services.reference import sync_countries
@@ -221,7 +221,11 @@ def import_file(
             ongoing_until=ongoing.isoformat() if kind == "incidents" else None,
         )
         scan = _Scan(kind=kind, columns=columns, context=context)
-        rejects = _RejectsWriter(options, path, table.columns) if options.skip_bad_rows else None
+        rejects = (
+            RejectsWriter(rejects_path(path, options.rejects_path), table.columns)
+            if options.skip_bad_rows
+            else None
+        )
         try:
             _validate(table, scan, options, Path(spool), rejects, say)
             _find_duplicates(scan)
@@ -240,7 +244,7 @@ def import_file(
                     hint=(
                         f"  fix the file, or pass --skip-bad-rows to import the "
                         f"{scan.rows - len(scan.bad_lines) - scan.duplicates:,} good rows and "
-                        f"write the bad ones to {_rejects_path(options, path)}"
+                        f"write the bad ones to {rejects_path(path, options.rejects_path)}"
                     ),
                 )
             if rejects is not None:
@@ -284,7 +288,7 @@ def _validate(
     scan: _Scan,
     options: ImportOptions,
     spool: Path,
-    rejects: _RejectsWriter | None,
+    rejects: RejectsWriter | None,
     say: ImportProgress,
 ) -> None:
     total = max(table.size_bytes, 1)
@@ -308,7 +312,7 @@ def _validate(
             part = spool / f"part-{number:06d}.parquet"
             good.to_parquet(part, index=False)
             scan.parts.append(part)
-            keys, contents = _hashes(scan.kind, good)
+            keys, contents = row_hashes(good, _KEYS[scan.kind])
             scan.key_hashes.append(keys)
             scan.content_hashes.append(contents)
             scan.lines.append(good["line"].to_numpy(dtype=np.int64))
@@ -349,130 +353,15 @@ def _keep_first_errors(scan: _Scan, problems: Sequence[RowError], limit: int) ->
         scan.errors.extend(problems[: limit * 4])
 
 
-def _hashes(kind: Kind, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of each row's key and content, to find duplicates across chunks.
-
-    Each column is hashed in a canonical form (floats, UTC nanoseconds, or Python objects), so
-    equal rows hash equally whatever dtype a chunk happened to get.
-    """
-    columns = [c for c in frame.columns if c != "line"]
-    hashed = {c: _column_hash(frame[c]) for c in columns}
-    return _combine([hashed[c] for c in _KEYS[kind]]), _combine([hashed[c] for c in columns])
-
-
-def _column_hash(values: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        canonical: np.ndarray = (
-            pd.to_numeric(values).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        )
-    elif pd.api.types.is_datetime64_any_dtype(values):
-        canonical = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    else:
-        objects = values.astype(object).where(values.notna(), None)
-        has_lists = values.dtype == object and any(isinstance(v, list) for v in objects)
-        canonical = (
-            np.asarray(
-                ["\x1f".join(v) if isinstance(v, list) else v for v in objects], dtype=object
-            )
-            if has_lists
-            else objects.to_numpy(dtype=object)
-        )
-    hashed: np.ndarray = pd.util.hash_array(canonical, categorize=False)
-    return hashed
-
-
-def _combine(parts: list[np.ndarray]) -> np.ndarray:
-    out = np.full(len(parts[0]) if parts else 0, 0x345678, dtype=np.uint64)
-    for h in parts:
-        out = (out * np.uint64(1_000_003)) ^ h.astype(np.uint64)
-    return out
-
-
 def _find_duplicates(scan: _Scan) -> None:
     """Rows repeated across chunks: identical ones are dropped, conflicting ones are errors."""
-    if len(scan.key_hashes) < 2:
-        return
-    frame = pd.DataFrame(
-        {
-            "key": np.concatenate(scan.key_hashes),
-            "content": np.concatenate(scan.content_hashes),
-            "line": np.concatenate(scan.lines),
-        }
-    )
-    repeated = frame.duplicated("key", keep="first")
-    if not repeated.any():
-        return
-    first = frame[~repeated].set_index("key")
-    later = frame[repeated]
-    first_content = first.loc[later["key"], "content"].to_numpy()
-    first_line = first.loc[later["key"], "line"].to_numpy()
-    same = later["content"].to_numpy() == first_content
-    scan.drop_lines = later["line"].to_numpy()
-    scan.duplicates += int(same.sum())
-    conflicts = later[~same]
-    for line, earlier in zip(conflicts["line"], first_line[~same], strict=True):
+    found = find_duplicates(scan.key_hashes, scan.content_hashes, scan.lines)
+    scan.drop_lines = found.drop_lines
+    scan.duplicates += found.exact
+    for error in found.conflicts:
         scan.problems += 1
-        scan.bad_lines.add(int(line))
-        scan.errors.append(
-            RowError(int(line), None, f"same key as line {int(earlier)} but different values")
-        )
-
-
-# --- rejects side file --------------------------------------------------------------------------
-
-
-def _rejects_path(options: ImportOptions, path: Path) -> Path:
-    if options.rejects_path is not None:
-        return options.rejects_path
-    name = path.name.removesuffix(".gz")
-    return path.with_name(f"{Path(name).stem}.rejects.csv")
-
-
-class _RejectsWriter:
-    """Bad rows with their line and problems, written beside the target and renamed at the end."""
-
-    def __init__(self, options: ImportOptions, path: Path, columns: Sequence[str]) -> None:
-        self.target = _rejects_path(options, path)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".tmp"
-        )
-        self.tmp = Path(tmp)
-        self.handle = os.fdopen(fd, "w", newline="", encoding="utf-8")
-        self.writer = csv.writer(self.handle)
-        self.columns = list(columns)
-        self.writer.writerow(["line", "problems", *self.columns])
-        self.count = 0
-
-    def add(self, chunk: RawChunk, problems: Sequence[RowError]) -> None:
-        by_line: dict[int, list[str]] = {}
-        for e in problems:
-            text = f"column '{e.column}': {e.message}" if e.column else e.message
-            by_line.setdefault(e.line, []).append(text)
-        positions = {int(line): i for i, line in enumerate(chunk.lines)}
-        for line in sorted(by_line):
-            if line in chunk.bad_rows:
-                cells: list[Any] = list(chunk.bad_rows[line])
-            elif line in positions:
-                cells = chunk.frame.iloc[positions[line]].tolist()
-            else:
-                cells = []
-            cells = ["" if c is None else c for c in cells]
-            self.writer.writerow([line, "; ".join(by_line[line]), *cells])
-            self.count += 1
-
-    def commit(self) -> str | None:
-        self.handle.close()
-        if self.count == 0:
-            self.tmp.unlink(missing_ok=True)
-            return None
-        self.tmp.replace(self.target)
-        return str(self.target)
-
-    def discard(self) -> None:
-        if not self.handle.closed:
-            self.handle.close()
-        self.tmp.unlink(missing_ok=True)
+        scan.bad_lines.add(error.line)
+        scan.errors.append(error)
 
 
 # --- phase 2: writing ---------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def rollback(ws: Workspace, *, actor: str, reason: str | None = None) -> tuple[s
 
 def verify_bundle(run: ModelRun) -> None:
     """Refuse a bundle whose file is missing or whose hash differs from the registry's."""
-    from labelbench.ml.bundle import sha256_file
+    from labelbench.domain.digest import sha256_file
 
     path = Path(run.bundle_path)
     if not path.is_file():
