@@ -254,10 +254,16 @@ def _same(a: object, b: object) -> bool:
 Deduper = Callable[[pd.DataFrame], tuple[pd.DataFrame, list[RowError], int]]
 
 
-def finish(rows: Rows, good: pd.DataFrame, dedupe: Deduper, empty: int = 0) -> ParseResult:
+def finish(
+    rows: Rows, good: pd.DataFrame, dedupe: Deduper, empty: int = 0, unknown_ends: int = 0
+) -> ParseResult:
     """Dedupe the good rows and merge every error in line order."""
     good, conflicts, duplicates = dedupe(good)
     errors = sorted([*rows.errors(), *conflicts], key=lambda e: e.line)
     return ParseResult(
-        frame=good.reset_index(drop=True), errors=errors, duplicates=duplicates, empty=empty
+        frame=good.reset_index(drop=True),
+        errors=errors,
+        duplicates=duplicates,
+        empty=empty,
+        unknown_ends=unknown_ends,
     )

@@ -19,6 +19,7 @@ from labelbench.ingest import checks
 from labelbench.ingest.countries import CountryResolver
 from labelbench.ingest.evidence import EVIDENCE_OUTPUT, parse_evidence
 from labelbench.ingest.incidents import INCIDENT_OUTPUT, parse_incidents
+from labelbench.ingest.labels import LABEL_OUTPUT, parse_labels
 from labelbench.ingest.ooni import parse_ooni
 from labelbench.ingest.overrides import COUNTRY_OUTPUT, parse_countries
 from labelbench.ingest.samples import SAMPLE_OUTPUT, parse_samples
@@ -39,6 +40,7 @@ _PARSERS: Final[dict[Kind, Callable[[checks.Rows, ParseContext, CountryResolver]
     "incidents": parse_incidents,
     "samples": parse_samples,
     "countries": parse_countries,
+    "labels": parse_labels,
 }
 _OUTPUTS: Final[dict[Kind, tuple[str, ...]]] = {
     "evidence": EVIDENCE_OUTPUT,
@@ -46,6 +48,7 @@ _OUTPUTS: Final[dict[Kind, tuple[str, ...]]] = {
     "incidents": INCIDENT_OUTPUT,
     "samples": SAMPLE_OUTPUT,
     "countries": COUNTRY_OUTPUT,
+    "labels": LABEL_OUTPUT,
 }
 
 
@@ -61,7 +64,11 @@ def parse_chunk(kind: Kind, chunk: RawChunk, columns: ColumnMap, ctx: ParseConte
     frame = result.frame[list(_OUTPUTS[kind])]
     frame["line"] = frame["line"].astype(np.int64)
     return ParseResult(
-        frame=frame, errors=result.errors, duplicates=result.duplicates, empty=result.empty
+        frame=frame,
+        errors=result.errors,
+        duplicates=result.duplicates,
+        empty=result.empty,
+        unknown_ends=result.unknown_ends,
     )
 
 
@@ -69,6 +76,7 @@ __all__ = [
     "COUNTRY_OUTPUT",
     "EVIDENCE_OUTPUT",
     "INCIDENT_OUTPUT",
+    "LABEL_OUTPUT",
     "SAMPLE_OUTPUT",
     "ColumnMap",
     "Kind",

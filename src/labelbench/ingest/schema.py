@@ -20,7 +20,9 @@ from labelbench.domain.constants import FEATURES, INCIDENT_TYPES, SOURCES
 from labelbench.ingest.table import RowError, normalise_name
 from labelbench.ingest.values import DateOrder
 
-Kind = Literal["evidence", "ooni", "incidents", "samples", "countries"]
+Kind = Literal["evidence", "ooni", "incidents", "samples", "countries", "labels"]
+#: What an incident end of ``Unknown`` means (``--unknown-end``).
+UnknownEnd = Literal["single-day", "open-ended", "reject"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,10 @@ class ParseContext:
     """incidents: the end given to open-ended events (required for that kind)."""
     default_source: str | None = None
     """evidence: used when the file has no source column."""
-    ignore_unknown_columns: bool = False
+    strict_columns: bool = False
+    """Refuse columns labelbench does not know (default: ignore them, named in a notice)."""
+    unknown_end: UnknownEnd = "single-day"
+    """incidents: an end of ``Unknown`` ends on the start day, runs open-ended, or is an error."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,11 @@ class ColumnMap:
     columns: dict[str, str]
     """Canonical field name -> raw header name in the file."""
     ignored: list[str]
-    """Raw header names that are ignored (allowed extras, or any with ignore_unknown_columns)."""
+    """Raw header names that are ignored (known extras and unknown columns)."""
     errors: list[RowError]
     """Header-level problems (line = header line, column = raw name or None)."""
+    unknown: list[str] = field(default_factory=list)
+    """Ignored columns labelbench does not know, each with a hint ("did you mean ...?")."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ class ParseResult:
     errors: list[RowError]
     duplicates: int
     empty: int = 0
+    unknown_ends: int = 0
+    """incidents: rows whose end was ``Unknown``, read as ``--unknown-end`` says."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ _SCHEMAS: Final[dict[Kind, _Schema]] = {
             _f("incident_type", "type category event_type"),
             _f("source", "reported_by organisation organization"),
             _f("citation_url", "link url source_url reference"),
+            _f("region", "area admin1 province state governorate subregion location city"),
         ),
         extras=_words("notes note description details comment comments"),
     ),
@@ -159,6 +169,27 @@ _SCHEMAS: Final[dict[Kind, _Schema]] = {
         extras=_words(
             "sample_id fingerprint evidence_fingerprint label_source human_verdict decided_by "
             "rereview cluster labelbench_version"
+        ),
+    ),
+    "labels": _Schema(
+        (
+            _f("country", _COUNTRY_ALIASES, required=True),
+            _f("day", "date", required=True),
+            _f("verdict", "label decision", required=True),
+            _f("analyst", "labeller labeler annotator user author", required=True),
+            _f("created_at", "timestamp time labelled_at labeled_at decided_at"),
+            _f("note", "notes comment comments"),
+            _f("citation_url", "citation url link reference"),
+            _f("event"),
+            _f("stands"),
+            _f("evidence_fingerprint", "fingerprint"),
+        ),
+        # The other columns of labelbench's own `export labels`: provenance, not input.
+        extras=_words(
+            "label_id sample_id seconds_spent session_id session_started_at session_strategy "
+            "session_status queue_strategy queue_reason queue_expected_p current_fingerprint "
+            "evidence_changed retracts_id retracted_by effective_verdict adjudicated_verdict "
+            "adjudicated_by adjudicated_at labelbench_version"
         ),
     ),
     "countries": _Schema(
@@ -287,6 +318,8 @@ def map_columns(
     lookup = {alias: f.name for f in schema.fields for alias in f.aliases}
     mapped: dict[str, str] = {}
     ignored: list[str] = []
+    unknown: list[str] = []
+    strays: list[str] = []
     errors: list[RowError] = []
     # A column named exactly like a field wins over a synonym of it (labelbench's own samples
     # export has both "label" and "incident_label": the first is the one to import).
@@ -309,16 +342,29 @@ def map_columns(
             else:
                 mapped[name] = raw
             continue
-        if schema.is_extra(key) or ctx.ignore_unknown_columns:
+        if schema.is_extra(key):
             ignored.append(raw)
             continue
         close = difflib.get_close_matches(key, list(lookup), n=1, cutoff=_SUGGEST_CUTOFF)
-        hint = (
-            f"did you mean '{close[0]}'?"
-            if close
-            else "rename or remove it, or pass --ignore-unknown-columns"
-        )
-        errors.append(RowError(header_line, raw, f"unknown column '{raw}' ({hint})"))
+        if ctx.strict_columns:
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else "rename or remove it, or import without --strict-columns"
+            )
+            errors.append(RowError(header_line, raw, f"unknown column '{raw}' ({hint})"))
+            continue
+        ignored.append(raw)
+        unknown.append(f"{raw} (did you mean '{close[0]}'?)" if close else raw)
+        strays.append(raw)
+    # A typo of a required column is an error even when unknown columns are ignored.
+    missing = [a for f in schema.fields if f.required and f.name not in mapped for a in f.aliases]
+    for raw in strays:
+        close = difflib.get_close_matches(normalise_name(raw), missing, n=1, cutoff=_SUGGEST_CUTOFF)
+        if close:
+            errors.append(
+                RowError(header_line, raw, f"unknown column '{raw}' (did you mean '{close[0]}'?)")
+            )
     for f in schema.fields:
         if not f.required or f.name in mapped:
             continue
@@ -348,4 +394,4 @@ def map_columns(
             )
         )
     errors.extend(_context_errors(kind, ctx, header_line))
-    return ColumnMap(kind=kind, columns=mapped, ignored=ignored, errors=errors)
+    return ColumnMap(kind=kind, columns=mapped, ignored=ignored, errors=errors, unknown=unknown)

@@ -46,16 +46,23 @@ from labelbench.ingest.kinds import (
     parse_chunk,
 )
 from labelbench.ingest.rejects import RejectsWriter, rejects_path
+from labelbench.ingest.schema import UnknownEnd
 from labelbench.ingest.table import RawChunk, RowError, TableFile
 from labelbench.ingest.values import infer_date_order
 from labelbench.ml.features import feature_fingerprints, incident_labels
 from labelbench.services.features import rebuild
+from labelbench.services.label_imports import (
+    SampleIndex,
+    days_without_samples,
+    sample_index,
+    write_labels,
+)
 from labelbench.services.reference import sync_countries
 from labelbench.services.workspace import Workspace
 
 #: progress(stage, done, total): "validating" counts bytes, "writing" rows, "features" 0 then 1.
 ImportProgress = Callable[[str, int, int], None]
-ImportTarget = Literal["evidence", "incidents", "samples", "countries"]
+ImportTarget = Literal["evidence", "incidents", "samples", "countries", "labels"]
 _KEY_BATCH = 2_000
 _NUMERIC_DATE = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b")
 
@@ -71,11 +78,13 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "incidents": ("import_key",),
     "samples": ("country", "day"),
     "countries": ("country",),
+    "labels": ("country", "day", "analyst", "event", "created_at"),
 }
 _DATE_FIELDS: dict[str, tuple[str, ...]] = {
     "incidents": ("first_seen", "last_seen"),
     "samples": ("day",),
     "ooni": ("day",),
+    "labels": ("day",),
 }
 
 
@@ -113,7 +122,8 @@ class ImportOptions:
     country_map: Mapping[str, str] = field(default_factory=dict)
     ongoing_until: dt.date | None = None
     default_source: str | None = None
-    ignore_unknown_columns: bool = False
+    strict_columns: bool = False
+    unknown_end: UnknownEnd = "single-day"
     symmetric: bool = False
     build_features: bool = True
     chunk_rows: int = 50_000
@@ -137,6 +147,10 @@ class ImportReport:
     unchanged: int = 0
     preamble_lines: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    unknown_ends: int = 0
+    not_standing: int = 0
+    label_batch: int | None = None
     date_order: str | None = None
     date_note: str | None = None
     ongoing_until: str | None = None
@@ -169,6 +183,9 @@ class _Scan:
     lines: list[np.ndarray] = field(default_factory=list)
     drop_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     date_note: str | None = None
+    unknown_ends: int = 0
+    samples: SampleIndex | None = None
+    """labels: the samples rows may attach to (a day without one is a row problem)."""
 
 
 def import_file(
@@ -206,7 +223,8 @@ def import_file(
             country_map=dict(options.country_map),
             ongoing_until=ongoing,
             default_source=options.default_source,
-            ignore_unknown_columns=options.ignore_unknown_columns,
+            strict_columns=options.strict_columns,
+            unknown_end=options.unknown_end,
         )
         columns = map_columns(kind, table.columns, table.header_line, context)
         if columns.errors:
@@ -218,9 +236,13 @@ def import_file(
             file=str(path),
             preamble_lines=len(table.preamble),
             ignored_columns=list(columns.ignored),
+            unknown_columns=list(columns.unknown),
             ongoing_until=ongoing.isoformat() if kind == "incidents" else None,
         )
         scan = _Scan(kind=kind, columns=columns, context=context)
+        if kind == "labels":
+            with ws.transaction(readonly=True) as session:
+                scan.samples = sample_index(session)
         rejects = (
             RejectsWriter(rejects_path(path, options.rejects_path), table.columns)
             if options.skip_bad_rows
@@ -233,7 +255,7 @@ def import_file(
             report.date_note = scan.date_note
             report.rows, report.problems = scan.rows, scan.problems
             report.rejected_rows, report.duplicates = len(scan.bad_lines), scan.duplicates
-            report.empty = scan.empty
+            report.empty, report.unknown_ends = scan.empty, scan.unknown_ends
             if scan.problems and not options.skip_bad_rows:
                 raise ImportRejectedError(
                     path,
@@ -254,11 +276,11 @@ def import_file(
                 rejects.discard()
         digest = sha256_file(path)
         with ws.transaction() as session:
-            counts, touched = _write(session, ws, scan, options, path, say)
+            counts, touched = _write(session, ws, scan, options, path, say, report)
             report.inserted, report.updated, report.unchanged = counts
             report.imported_rows = sum(counts)
             report.countries = sorted(touched)
-            if options.build_features and touched and kind != "samples":
+            if options.build_features and touched and kind not in ("samples", "labels"):
                 say("features", 0, 1)  # one step: the bar shows its elapsed time
                 built = rebuild(session, ws.settings.min_evidence, countries=touched)
                 report.features = built.to_dict()
@@ -297,17 +319,22 @@ def _validate(
         if number == 0:
             scan.context = _with_date_order(scan, chunk, options)
         result = parse_chunk(scan.kind, chunk, scan.columns, scan.context)
+        good = result.frame
         problems = [*chunk.errors, *result.errors]
+        if scan.samples is not None and len(good):
+            missing = days_without_samples(good, scan.samples)
+            problems += missing
+            good = good[~good["line"].isin([e.line for e in missing])]
         scan.rows += len(chunk.frame) + len(chunk.bad_rows)
         scan.problems += len(problems)
         scan.duplicates += result.duplicates
         scan.empty += result.empty
+        scan.unknown_ends += result.unknown_ends
         bad = {e.line for e in problems}
         scan.bad_lines |= bad
         _keep_first_errors(scan, problems, options.max_errors_shown)
         if rejects is not None and bad:
             rejects.add(chunk, problems)
-        good = result.frame
         if len(good):
             part = spool / f"part-{number:06d}.parquet"
             good.to_parquet(part, index=False)
@@ -388,6 +415,7 @@ def _write(
     options: ImportOptions,
     path: Path,
     say: ImportProgress,
+    report: ImportReport,
 ) -> tuple[tuple[int, int, int], set[str]]:
     total_rows = scan.rows
     done = 0
@@ -398,6 +426,14 @@ def _write(
         counts, touched = _write_countries(session, ws, list(_parts(scan)), options, path)
         say("writing", total_rows, total_rows)
         return counts, touched
+    if scan.kind == "labels":
+        assert scan.samples is not None
+        written, touched = write_labels(
+            session, _parts(scan), scan.samples, file_name=path.name, actor=options.actor
+        )
+        report.not_standing, report.label_batch = written.not_standing, written.batch_id
+        say("writing", total_rows, total_rows)
+        return (written.inserted, 0, written.unchanged), touched
     writer = {
         "evidence": _write_evidence,
         "ooni": _write_evidence,
