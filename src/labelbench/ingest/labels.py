@@ -35,11 +35,15 @@ _VERDICT_WORDS: Final[dict[str, str]] = {
     "skipped": "skip",
     "?": "unsure",
 }
-_FINGERPRINT: Final[re.Pattern[str]] = re.compile(r"[0-9a-f]{64}")
+#: A hex digest as labelbench writes fingerprints (anything else: the sample's current one).
+_FINGERPRINT: Final[re.Pattern[str]] = re.compile(r"[0-9a-f]{16,64}")
 
 
 def _restored(values: pd.Series) -> pd.Series:
-    return values.map(restore_cell, na_action="ignore").astype(object)
+    """Text with spreadsheet quotes undone; ``None`` (never NaN) where empty."""
+    return pd.Series(
+        [restore_cell(v) if isinstance(v, str) else None for v in values], dtype=object
+    )
 
 
 def _verdicts(rows: checks.Rows) -> pd.Series:

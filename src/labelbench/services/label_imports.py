@@ -5,7 +5,7 @@ closed labelling batch named after the file (``import:FILE``), so ``batches reve
 import like any session. Rows are attached only to country-days that already have a sample: a
 day without one is a row problem (reported with its line), never an invented sample.
 
-Re-importing is idempotent: a row whose event already stands in the log (same sample, analyst,
+Re-importing is idempotent: a row whose event is already in the log (same sample, analyst,
 event, verdict, note and citation, and the same time when the file gives one) is left alone.
 """
 
@@ -88,9 +88,9 @@ def write_labels(
                     "event": rec["event"],
                     "analyst": rec["analyst"],
                     "created_at": None if pd.isna(stamp) else stamp.to_pydatetime(),
-                    "note": rec["note"],
-                    "citation_url": rec["citation_url"],
-                    "evidence_fingerprint": rec["evidence_fingerprint"] or fingerprint,
+                    "note": _text(rec["note"]),
+                    "citation_url": _text(rec["citation_url"]),
+                    "evidence_fingerprint": _text(rec["evidence_fingerprint"]) or fingerprint,
                 }
             )
     existing = _existing_events(session, {w["sample_id"] for w in wanted})
@@ -135,6 +135,10 @@ def write_labels(
         )
     session.flush()
     return result, touched
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _key(w: dict[str, Any], *, with_time: bool) -> tuple[Any, ...]:
