@@ -91,7 +91,12 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     """Any SQLAlchemy URL; PostgreSQL via ``postgresql+psycopg://``. Default: SQLite in the cwd."""
     models_dir: Path = Path("models")
-    """Model registry folder (bundles, manifests, retrain reports)."""
+    """Model registry folder (bundles, manifests, retrain reports); the default models store."""
+    models_store: str | None = None
+    """Models store URL shared by every analyst machine (a folder, ``file://`` or an fsspec URL
+    such as ``s3://bucket/labelbench``); default: ``models_dir``."""
+    mlflow_tracking_uri: str | None = None
+    """Also track each retrain in MLflow (``file:...``, ``sqlite:///...``, ``http://...``)."""
     min_evidence: int = constants.MIN_EVIDENCE_ROWS
     """Evidence rows a country-day needs to become a sample."""
     clusters: dict[str, list[str]] = Field(
