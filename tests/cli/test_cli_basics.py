@@ -114,3 +114,15 @@ def test_unknown_revision_and_unwritable_rejects_have_documented_exit_codes(tmp_
         "--rejects", str(blocked / "rejects.csv"), "--no-build",
     ])  # fmt: skip
     assert code == ExitCode.INPUT
+
+
+def test_an_unwritable_export_target_is_bad_input_not_a_crash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from labelbench.cli.main import main
+    from labelbench.errors import ExitCode
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["--database-url", url, "db", "upgrade"]) == ExitCode.OK
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    out = blocked / "labels.csv"  # a folder that is a file: NotADirectoryError
+    assert main(["--database-url", url, "export", "labels", "--out", str(out)]) == ExitCode.INPUT

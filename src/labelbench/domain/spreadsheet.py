@@ -10,6 +10,8 @@ labelbench's own exports read back unchanged.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any, Final
 
@@ -44,3 +46,16 @@ def neutralise_frame(frame: Any) -> Any:
         if series.dtype == object or str(series.dtype) in ("str", "string"):
             out[column] = series.map(neutralise_cell, na_action="ignore").astype(series.dtype)
     return out
+
+
+def neutralise_csv_text(text: str) -> str:
+    """A whole CSV document (as rendered elsewhere) with every formula cell neutralised.
+
+    For writers that hand over finished CSV text (the weekly report): parsed and rewritten with
+    the csv module, so quoting stays correct whatever the cells contain.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(io.StringIO(text)):
+        writer.writerow([neutralise_cell(cell) for cell in row])
+    return out.getvalue()
