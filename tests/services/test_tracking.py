@@ -39,3 +39,25 @@ def test_retrain_is_tracked_in_mlflow(tiny_world_ws, tmp_path: Path) -> None:  #
     assert {"report.md", "metrics.json", "oof.parquet", "per_country.json", "bundle"} <= names
     version = client.get_model_version_by_alias(REGISTERED_MODEL, "production")
     assert version.run_id == run.info.run_id  # the baseline was promoted by labelbench
+
+
+def test_a_later_promotion_moves_the_mlflow_alias(tiny_world_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mlflow.tracking import MlflowClient
+
+    from labelbench.services.registry import promote
+    from labelbench.services.tracking import REGISTERED_MODEL
+
+    ws = tiny_world_ws
+    ws.settings.training.jobs, ws.settings.training.n_boot = 1, 50
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ws.settings.mlflow_tracking_uri = uri  # from config: every retrain and promotion is mirrored
+    first = retrain(ws, actor="ml")
+    second = retrain(ws, actor="ml", promote=False, max_attributed_batches=0)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    production = client.get_model_version_by_alias(REGISTERED_MODEL, "production")
+    assert production.tags["labelbench.run_id"] == first.run_id
+    candidate = client.get_model_version_by_alias(REGISTERED_MODEL, "candidate")
+    assert candidate.tags["labelbench.run_id"] == second.run_id
+    promote(ws, second.run_id, actor="lead", force=True, reason="test")
+    production = client.get_model_version_by_alias(REGISTERED_MODEL, "production")
+    assert production.tags["labelbench.run_id"] == second.run_id
