@@ -80,6 +80,7 @@ def test_one_machine_promotes_another_labels_with_it(fast, tmp_path: Path) -> No
         Predictor.for_production(b)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the store, not the database
 def test_a_registry_row_cannot_point_outside_the_store(fast, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     shared = tmp_path / "store"
     a = _machine(fast, tmp_path / "a", str(shared))
@@ -93,6 +94,7 @@ def test_a_registry_row_cannot_point_outside_the_store(fast, tmp_path: Path) -> 
             Predictor.for_production(a)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_fsspec_store_url(fast, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """An object-store URL (fsspec's in-memory filesystem stands in for s3://)."""
     pytest.importorskip("fsspec")

@@ -15,6 +15,11 @@ from labelbench.services.retrain import retrain
 mlflow = pytest.importorskip("mlflow")
 
 
+#: MLflow does not care which database labelbench uses: one backend is enough here.
+ONE_BACKEND = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@ONE_BACKEND
 def test_retrain_is_tracked_in_mlflow(tiny_world_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from mlflow.tracking import MlflowClient
 
@@ -41,6 +46,7 @@ def test_retrain_is_tracked_in_mlflow(tiny_world_ws, tmp_path: Path) -> None:  #
     assert version.run_id == run.info.run_id  # the baseline was promoted by labelbench
 
 
+@ONE_BACKEND
 def test_a_later_promotion_moves_the_mlflow_alias(tiny_world_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from mlflow.tracking import MlflowClient
 
