@@ -83,3 +83,36 @@ def test_fingerprint_is_the_one_the_decider_saw() -> None:
 def test_effective_labels_groups_by_sample() -> None:
     got = effective_labels([ev(1, "positive", sample_id=1), ev(2, "negative", sample_id=2)])
     assert {k: v.verdict for k, v in got.items()} == {1: "positive", 2: "negative"}
+
+
+def test_second_opinion_unsure_disputes_rather_than_erases_a_positive() -> None:
+    got = effective_label([ev(1, "positive", "ana"), ev(2, "unsure", "bo")])
+    assert got is not None and got.verdict == DISPUTED and got.training_label is None
+
+
+def test_second_opinion_skip_never_overrides_a_verdict() -> None:
+    got = effective_label([ev(1, "positive", "ana"), ev(2, "skip", "bo")])
+    assert got is not None and got.verdict == "positive" and got.training_label == 1
+
+
+def test_one_analyst_changing_to_unsure_is_unsure() -> None:
+    got = effective_label([ev(1, "positive", "ana"), ev(2, "unsure", "ana")])
+    assert got is not None and got.verdict == "unsure"
+
+
+def test_outcomes_count_new_positives_apart_from_confirmations() -> None:
+    from labelbench.domain.labels import (
+        CONFIRMED,
+        NEGATIVE,
+        NEW_POSITIVE,
+        OVERTURNED,
+        UNDECIDED,
+        outcome,
+    )
+
+    assert outcome("positive", 0) == NEW_POSITIVE
+    assert outcome("positive", 1) == CONFIRMED
+    assert outcome("negative", True) == OVERTURNED
+    assert outcome("negative", False) == NEGATIVE
+    assert outcome(DISPUTED, 1) == UNDECIDED
+    assert outcome(None, 1) is None

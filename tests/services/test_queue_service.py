@@ -12,11 +12,13 @@ from labelbench.services.labelling import LabellingService
 from labelbench.services.queue import build_queue, candidate_pool, queue_frame, target_countries
 
 
-def test_targets_default_to_sparse_countries_plus_watch_list(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+def test_targets_default_to_the_priority_countries(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
     ws = tiny_world_ws
     with ws.transaction() as session:
         auto = target_countries(session, ws.settings)
-        assert set(auto) >= {"OM", "KW"}  # watch list countries with samples
+        assert set(auto) <= set(ws.settings.priority_countries) and {"OM", "KW"} <= set(auto)
+        wide = target_countries(session, ws.settings, ["all-sparse"])
+        assert set(wide) > set(auto)
         assert target_countries(session, ws.settings, ["om", "kw"]) == ["KW", "OM"]
         with pytest.raises(InputError, match="unknown country"):
             target_countries(session, ws.settings, ["XX"])

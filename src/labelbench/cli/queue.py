@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from labelbench.cli.state import state
+from labelbench.domain.scope import SCOPE_HELP
 
 app = typer.Typer(help="Build and inspect the active-learning queue.", no_args_is_help=True)
 
@@ -23,10 +24,7 @@ def build(
     ctx: typer.Context,
     countries: Annotated[
         str | None,
-        typer.Option(
-            help="Comma-separated alpha-2 codes. Default: countries under K incident positives "
-            "(queue.target_positive_threshold) plus the watch list."
-        ),
+        typer.Option(help=SCOPE_HELP),
     ] = None,
     strategy: Annotated[
         str | None,

@@ -6,7 +6,10 @@ Rules, in order:
 3. the latest adjudication, if any, is the effective verdict;
 4. otherwise each analyst's latest decision stands; if two analysts' standing verdicts are
    positive and negative, the sample is ``disputed`` and waits for adjudication;
-5. otherwise the latest standing decision wins.
+5. a second opinion's ``unsure`` against another analyst's positive or negative also makes the
+   sample ``disputed``: a doubt neither erases the first verdict nor is ignored, a lead settles it
+   in ``labelbench review``; a ``skip`` (the analyst did not judge) never overrides anyone;
+6. otherwise the latest standing decision wins.
 
 Training uses positive -> 1 and negative -> 0; unsure, skip and disputed samples are excluded;
 samples without any standing decision keep their incident-derived label.
@@ -89,8 +92,11 @@ def effective_label(events: Iterable[LabelEvent]) -> EffectiveLabel | None:
     analysts = tuple(sorted(latest_by_analyst))
     last = max(decisions, key=_order)
     binary = {e.verdict for e in decisions if e.verdict in LABEL_OF_VERDICT}
-    if len(binary) > 1:
+    doubted = bool(binary) and any(e.verdict == "unsure" for e in decisions)
+    if len(binary) > 1 or doubted:
         return EffectiveLabel(DISPUTED, analysts, last.evidence_fingerprint, last.id)
+    judged = [e for e in decisions if e.verdict != "skip"] or decisions
+    last = max(judged, key=_order)
     return EffectiveLabel(last.verdict, analysts, last.evidence_fingerprint, last.id)
 
 
@@ -105,3 +111,29 @@ def effective_labels(events: Iterable[LabelEvent]) -> dict[int, EffectiveLabel]:
         if label is not None:
             result[sample_id] = label
     return result
+
+
+#: What a labelled day contributed, the mission's unit of account (see :func:`outcome`).
+NEW_POSITIVE = "new_positive"
+CONFIRMED = "confirmed"
+OVERTURNED = "overturned"
+NEGATIVE = "negative"
+UNDECIDED = "undecided"
+OUTCOMES: tuple[str, ...] = (NEW_POSITIVE, CONFIRMED, OVERTURNED, NEGATIVE, UNDECIDED)
+
+
+def outcome(verdict: str | None, incident_positive: bool | int | None) -> str | None:
+    """The outcome of a day's effective human verdict against what incidents said of it.
+
+    A *new positive* is a censorship day no incident marked: the unit the mission counts.
+    A positive on an incident-positive day only *confirms* it; a negative there *overturns*
+    it. Unsure, skip and disputed days are *undecided*. None when no human verdict stands.
+    """
+    if verdict is None:
+        return None
+    marked = bool(incident_positive)
+    if verdict == "positive":
+        return CONFIRMED if marked else NEW_POSITIVE
+    if verdict == "negative":
+        return OVERTURNED if marked else NEGATIVE
+    return UNDECIDED

@@ -23,6 +23,7 @@ from labelbench.db import queries
 from labelbench.db.models import QueueBuild, QueueItem, Sample
 from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import standing_decisions
+from labelbench.domain.scope import ScopeSets, expand_scope
 from labelbench.errors import InputError
 from labelbench.ml.selection import select_batch, stopping_signal
 from labelbench.ml.strategies import evidence_score, get_strategy, score_candidates
@@ -53,24 +54,33 @@ class QueueBuildReport:
 def target_countries(
     session: Session, settings: Settings, countries: Sequence[str] | None = None
 ) -> list[str]:
-    """Given countries (validated), or those under K incident positives plus the watch list."""
+    """The countries a command works on: codes and scope keywords (see :mod:`domain.scope`).
+
+    Nothing given means the configured priority countries. Unknown codes are an error; countries
+    without samples are dropped (an error when none is left).
+    """
     known = queries.country_codes(session)
     per_country = queries.per_country_counts(session)
     with_samples = set(per_country["country"])
-    if countries:
-        wanted = [c.strip().upper() for c in countries if c.strip()]
-        unknown = [c for c in wanted if c not in known]
-        if unknown:
-            raise InputError(f"unknown country code(s): {', '.join(unknown)}")
-        missing = [c for c in wanted if c not in with_samples]
-        if len(missing) == len(wanted):
-            raise InputError(
-                f"no samples for {', '.join(missing)}; run `labelbench features build`"
-            )
-        return sorted(c for c in wanted if c in with_samples)
     k = settings.queue.target_positive_threshold
-    sparse = set(per_country.loc[per_country["incident_positives"] < k, "country"])
-    return sorted((sparse | set(settings.watch_list)) & with_samples)
+    sets = ScopeSets(
+        priority=settings.priority_countries,
+        watch=settings.watch_list,
+        sparse=per_country.loc[per_country["incident_positives"] < k, "country"].tolist(),
+        every=sorted(with_samples),
+    )
+    wanted = expand_scope(countries, sets)
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise InputError(f"unknown country code(s): {', '.join(unknown)}")
+    present = sorted(c for c in wanted if c in with_samples)
+    if not present:
+        raise InputError(
+            f"no samples for {', '.join(wanted)}; run `labelbench features build`"
+            if wanted
+            else "no countries with samples; run `labelbench features build`"
+        )
+    return present
 
 
 def candidate_pool(session: Session, countries: Sequence[str]) -> pd.DataFrame:
