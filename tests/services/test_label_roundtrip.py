@@ -24,7 +24,7 @@ from labelbench.services.batches import revert_batch
 from labelbench.services.export import LABEL_EXPORT_COLUMNS, export_labels
 from labelbench.services.features import build_features
 from labelbench.services.imports import ImportOptions, ImportRejectedError, import_file
-from labelbench.services.labelling import adjudicate
+from labelbench.services.review import adjudicate
 
 T0 = dt.datetime(2026, 8, 1, 9, 0, tzinfo=dt.UTC)
 
