@@ -31,3 +31,15 @@ def test_headless_modules_do_not_load_textual_or_sqlalchemy_in_ml() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_imports_do_not_pull_scikit_learn_in() -> None:
+    """`labelbench import` hashes files with domain.digest, not ml.bundle (which loads sklearn)."""
+    code = (
+        "import sys, labelbench.services.imports, labelbench.services.label_imports;"
+        "import labelbench.ingest.kinds, labelbench.ingest.hashing, labelbench.ingest.rejects;"
+        "assert 'sklearn' not in sys.modules, 'sklearn imported';"
+        "print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -54,3 +54,15 @@ def test_passwords_are_redacted() -> None:
     )
     s = load_settings(database_url="postgresql://u:pw@h/d")
     assert "pw" not in s.safe_database_url
+
+
+def test_strategy_names_and_shares_are_checked_when_settings_load() -> None:
+    import pytest
+
+    from labelbench.config import load_settings
+    from labelbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown strategy 'hybird'"):
+        load_settings(queue={"strategy": "hybird"})
+    with pytest.raises(ConfigError, match=r"queue\.exploration_share"):
+        load_settings(queue={"exploration_share": 1.5})

@@ -62,24 +62,34 @@ class QueueSettings(BaseModel):
     """Active-learning queue and labelling-app behaviour."""
 
     strategy: str = "hybrid"
-    batch_size: int = 25
-    exploration_share: float = 0.2
+    """Default query strategy (checked against `labelbench queue strategies` when loading)."""
+    batch_size: int = Field(25, ge=1)
+    exploration_share: float = Field(0.2, ge=0, le=1)
     target_positive_threshold: int = 15
     """Countries with fewer incident-derived positives become targets automatically."""
     goal_new_positives: int = 25
     """New positives per target country that count as 'at target'."""
     lease_seconds: int = 300
     """How long a served item stays claimed by one analyst without renewal."""
-    double_label_share: float = 0.1
+    double_label_share: float = Field(0.1, ge=0, le=1)
     """Share of items deliberately shown to a second analyst to measure agreement."""
     stop_window: int = 20
     """A country's yield is judged over its last this-many labels (queue stopping, reports)."""
-    stop_min_yield: float = 0.05
+    stop_min_yield: float = Field(0.05, ge=0, le=1)
     """Below this recent yield a country is exhausted: its queue share moves elsewhere."""
     min_candidate_evidence: int = Field(default=constants.MIN_CANDIDATE_EVIDENCE, ge=1)
     """Evidence rows a country-day needs to be a candidate day (queued; trains once labelled)."""
     confirm_share: float = Field(default=0.05, ge=0.0, le=1.0)
     """Share of a batch spent confirming incident-positive days (none on a cold start)."""
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        from labelbench.ml.strategies import STRATEGIES
+
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}; choose one of: {', '.join(STRATEGIES)}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -99,7 +109,12 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     """Any SQLAlchemy URL; PostgreSQL via ``postgresql+psycopg://``. Default: SQLite in the cwd."""
     models_dir: Path = Path("models")
-    """Model registry folder (bundles, manifests, retrain reports)."""
+    """Model registry folder (bundles, manifests, retrain reports); the default models store."""
+    models_store: str | None = None
+    """Models store URL shared by every analyst machine (a folder, ``file://`` or an fsspec URL
+    such as ``s3://bucket/labelbench``); default: ``models_dir``."""
+    mlflow_tracking_uri: str | None = None
+    """Also track each retrain in MLflow (``file:...``, ``sqlite:///...``, ``http://...``)."""
     min_evidence: int = constants.MIN_EVIDENCE_ROWS
     """Evidence rows a country-day needs to become a sample."""
     clusters: dict[str, list[str]] = Field(

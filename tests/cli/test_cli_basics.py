@@ -96,3 +96,33 @@ def test_export_refuses_unknown_format_exit_7(capsys: pytest.CaptureFixture[str]
 def test_downgrade_needs_yes(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "db", "upgrade")[0] == 0
     assert run(capsys, "db", "downgrade", "base")[0] == ExitCode.INPUT
+
+
+def test_unknown_revision_and_unwritable_rejects_have_documented_exit_codes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from labelbench.cli.main import main
+    from labelbench.errors import ExitCode
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["--database-url", url, "db", "upgrade", "nosuchrev"]) == ExitCode.INPUT
+    assert main(["--database-url", url, "db", "upgrade"]) == ExitCode.OK
+    bad = tmp_path / "bad.csv"
+    bad.write_text("country,start,end,type\nIR,2026-01-01,2026-01-02,censorship\nXX,,,\n")
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    code = main([
+        "--database-url", url, "import", "incidents", str(bad), "--skip-bad-rows",
+        "--rejects", str(blocked / "rejects.csv"), "--no-build",
+    ])  # fmt: skip
+    assert code == ExitCode.INPUT
+
+
+def test_an_unwritable_export_target_is_bad_input_not_a_crash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from labelbench.cli.main import main
+    from labelbench.errors import ExitCode
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["--database-url", url, "db", "upgrade"]) == ExitCode.OK
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    out = blocked / "labels.csv"  # a folder that is a file: NotADirectoryError
+    assert main(["--database-url", url, "export", "labels", "--out", str(out)]) == ExitCode.INPUT

@@ -96,3 +96,30 @@ def test_import_help_teaches_the_rules(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0
     for needle in ("--ongoing-until", "--type-map", "--skip-bad-rows", "--date-order"):
         assert needle in out
+
+
+def test_import_labels_and_a_regional_incident_list(
+    cli_db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "import", "samples", str(FIXTURES / "samples_features.csv"))
+    assert code == 0, err
+    day = pd.read_csv(FIXTURES / "samples_features.csv").iloc[0]
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "country,day,verdict,analyst,note\n"
+        f"{day['country']},{day['day']},yes,dana,=cmd\n"
+        f"{day['country']},{day['day']},unsure,eve,\n"
+    )
+    code, out, err = run(capsys, "import", "labels", str(sheet))
+    assert code == 0, err
+    assert "2 new" in out and "batch" in out and "batches revert" in out
+    code, out, _ = run(capsys, "import", "labels", str(sheet))
+    assert code == 0 and "0 new, 0 updated, 2 unchanged" in out
+
+    regional = FIXTURES / "incidents_regional.csv"
+    code, out, err = run(capsys, "import", "incidents", str(regional), "--no-build")
+    assert code == 0, err
+    assert "4 new" in out and "ignored unknown column(s): Affected users" in out
+    assert "1 incident(s) with end 'Unknown' read as single-day" in out
+    code, _, err = run(capsys, "import", "incidents", str(regional), "--strict-columns")
+    assert code == ExitCode.REJECTED and "Affected users" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from ingest_support import FIXTURES, ONGOING_UNTIL, read
+from ingest_support import FIXTURES, ONGOING_UNTIL, context, read
 
 from labelbench.domain.constants import MIN_EVIDENCE_ROWS
 from labelbench.ingest.kinds import header_hints
@@ -90,3 +90,24 @@ def test_countries_override_fixture() -> None:
         ["TN", "clear", None],
     ]
     assert result.frame["neighbours"].tolist() == [["AE", "SA", "YE"], None, None]
+
+
+def test_regional_incidents_fixture() -> None:
+    """Regional events on one day stay distinct; `Unknown` ends follow --unknown-end; extra
+    descriptive columns are ignored with a notice (refused only under --strict-columns)."""
+    path = FIXTURES / "incidents_regional.csv"
+    result = read(path, "incidents")
+    assert result.errors == [] and result.duplicates == 0
+    assert result.column_map.unknown == ["Affected users"]  # Description is a known extra
+    frame = result.frame.set_index("line")
+    assert frame["import_key"].nunique() == 4
+    assert frame.loc[2, "source"] == "Access Now / Amhara"
+    assert frame.loc[3, "source"] == "Access Now / Oromia"
+    assert frame.loc[4, "last_seen"] == frame.loc[4, "first_seen"]  # single-day by default
+    assert not frame.loc[4, "open_ended"]
+    open_ended = read(path, "incidents", context(unknown_end="open-ended")).frame
+    assert open_ended.set_index("line").loc[4, "open_ended"]
+    rejected = read(path, "incidents", context(unknown_end="reject"))
+    assert rejected.lines == {4}
+    strict = read(path, "incidents", context(strict_columns=True))
+    assert [e.column for e in strict.errors] == ["Affected users"]

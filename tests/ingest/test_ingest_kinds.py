@@ -81,7 +81,7 @@ def test_map_columns_reports_every_header_problem() -> None:
         "samples",
         ["country", "Date", "measurement_day", "anomaly_rte", *FEATURES[1:], "colour"],
         3,
-        context(),
+        context(strict_columns=True),
     )
     assert cmap.errors == [
         RowError(
@@ -91,7 +91,7 @@ def test_map_columns_reports_every_header_problem() -> None:
         RowError(
             3,
             "colour",
-            "unknown column 'colour' (rename or remove it, or pass --ignore-unknown-columns)",
+            "unknown column 'colour' (rename or remove it, or import without --strict-columns)",
         ),
         RowError(3, None, "missing required column 'anomaly_rate' (accepted names: anomaly_rate)"),
     ]
@@ -118,11 +118,21 @@ def test_missing_required_column_lists_accepted_names() -> None:
     ]
 
 
-def test_unknown_columns_can_be_ignored() -> None:
-    columns = ["country", "start", "end", "type", "Notes", "Reporter"]
-    assert map_columns("incidents", columns, 1, context()).errors[0].column == "Reporter"
-    cmap = map_columns("incidents", columns, 1, context(ignore_unknown_columns=True))
-    assert cmap.errors == [] and cmap.ignored == ["Notes", "Reporter"]
+def test_unknown_columns_are_ignored_with_a_notice_unless_strict() -> None:
+    columns = ["country", "start", "end", "type", "Notes", "Reporter", "Casualties"]
+    cmap = map_columns("incidents", columns, 1, context())
+    assert cmap.errors == [] and cmap.ignored == ["Notes", "Reporter", "Casualties"]
+    assert cmap.unknown == ["Reporter", "Casualties"]  # Notes is a known descriptive extra
+    strict = map_columns("incidents", columns, 1, context(strict_columns=True))
+    assert [e.column for e in strict.errors] == ["Reporter", "Casualties"]
+
+
+def test_a_typo_of_a_required_column_is_still_an_error() -> None:
+    cmap = map_columns("incidents", ["country", "strat", "end", "type"], 1, context())
+    assert (cmap.errors[0].column, cmap.errors[0].message) == (
+        "strat",
+        "unknown column 'strat' (did you mean 'start'?)",
+    )
 
 
 def test_ooni_extras_are_ignored() -> None:
@@ -474,7 +484,8 @@ def test_incident_duplicates_and_conflicts(tmp_path: Path) -> None:
         (
             4,
             "End date",
-            "conflicts with line 2: same country, start, type, source and link but a different end",
+            "conflicts with line 2: same country, start, type, source, link and region but a "
+            "different end",
         )
     ]
     assert result.frame["line"].tolist() == [2]

@@ -40,6 +40,12 @@ class EvidenceFormat(StrEnum):
     ooni = "ooni"
 
 
+class UnknownEnd(StrEnum):
+    single_day = "single-day"
+    open_ended = "open-ended"
+    reject = "reject"
+
+
 class IncidentType(StrEnum):
     censorship = "censorship"
     mixed = "mixed"
@@ -78,10 +84,20 @@ CountryMap = Annotated[
         help="Map a country name the file uses to an ISO code (repeatable).",
     ),
 ]
+StrictColumns = Annotated[
+    bool,
+    typer.Option(
+        "--strict-columns",
+        help="Refuse a file with columns labelbench does not know (default: ignore them and "
+        "name them in a notice).",
+    ),
+]
 IgnoreUnknown = Annotated[
     bool,
     typer.Option(
-        "--ignore-unknown-columns", help="Ignore columns labelbench does not know (default: reject)"
+        "--ignore-unknown-columns",
+        hidden=True,
+        help="Accepted for old scripts: unknown columns are ignored by default now.",
     ),
 ]
 NoBuild = Annotated[
@@ -147,8 +163,10 @@ def _print_report(st: CliState, r: ImportReport, options: ImportOptions) -> None
     notes = []
     if r.preamble_lines:
         notes.append(f"{r.preamble_lines} note line(s) before the header skipped")
-    if r.ignored_columns:
-        notes.append(f"ignored columns: {', '.join(r.ignored_columns)}")
+    if r.unknown_columns:
+        notes.append(
+            f"ignored unknown column(s): {', '.join(r.unknown_columns)} (--strict-columns refuses)"
+        )
     if r.duplicates:
         notes.append(f"{r.duplicates:,} duplicate row(s) dropped")
     if r.empty:
@@ -166,6 +184,19 @@ def _print_report(st: CliState, r: ImportReport, options: ImportOptions) -> None
         )
     if r.date_note:
         st.out.print(r.date_note)
+    if r.unknown_ends:
+        st.out.print(
+            f"{r.unknown_ends:,} incident(s) with end 'Unknown' read as {options.unknown_end} "
+            "(--unknown-end)"
+        )
+    if r.kind == "labels":
+        if r.not_standing:
+            st.out.print(
+                f"{r.not_standing:,} row(s) that no longer stand in the file (undone, retracted "
+                "or in a reverted batch) left out"
+            )
+        if r.label_batch is not None:
+            st.out.print(f"labels recorded as batch {r.label_batch} (`batches revert` undoes it)")
     if r.ongoing_until:
         st.out.print(f"open-ended incidents run until {r.ongoing_until}")
     if r.features and r.features["countries"]:
@@ -200,6 +231,7 @@ def import_evidence(
     rejects: Rejects = None,
     date_order: Order = DateOrder.auto,
     country_map: CountryMap = None,
+    strict_columns: StrictColumns = False,
     ignore_unknown_columns: IgnoreUnknown = False,
     no_build: NoBuild = False,
     chunk_rows: ChunkRows = 50_000,
@@ -218,7 +250,7 @@ def import_evidence(
         evidence_format=fmt.value, default_source=source, skip_bad_rows=skip_bad_rows,
         rejects_path=rejects, date_order=date_order.value,
         country_map=_pairs(country_map, "--country-map"),
-        ignore_unknown_columns=ignore_unknown_columns, build_features=not no_build,
+        strict_columns=strict_columns, build_features=not no_build,
         chunk_rows=chunk_rows, max_errors_shown=errors,
     )  # fmt: skip
 
@@ -247,10 +279,18 @@ def import_incidents(
             "[default: the last evidence day in the database; today if there is none].",
         ),
     ] = None,
+    unknown_end: Annotated[
+        UnknownEnd,
+        typer.Option(
+            help="An end of 'Unknown' (or n/a, tbd, ?): single-day (ends on its start day), "
+            "open-ended (runs like 'Ongoing', flagged open_ended) or reject (a row problem).",
+        ),
+    ] = UnknownEnd.single_day,
     skip_bad_rows: SkipBad = False,
     rejects: Rejects = None,
     date_order: Order = DateOrder.auto,
     country_map: CountryMap = None,
+    strict_columns: StrictColumns = False,
     ignore_unknown_columns: IgnoreUnknown = False,
     no_build: NoBuild = False,
     chunk_rows: ChunkRows = 50_000,
@@ -262,7 +302,9 @@ def import_incidents(
     Dates may be ISO (2020-01-31), numeric (1/31/2020; see --date-order) or written out
     (31 January 2020). Types are mapped to censorship, mixed or disruption ("Shutdown" and
     "Social media block" are censorship, "Power outage" is disruption; extend with --type-map).
-    Re-importing matches incidents by country, start, type, source and link.
+    Re-importing matches incidents by country, start, type, source, link and region: regional
+    events in one country on one day stay distinct (the region is shown in the source).
+    Unknown columns (descriptions, casualties...) are ignored with a notice.
     """
     types = _pairs(type_map, "--type-map")
     for name, value in types.items():
@@ -272,9 +314,10 @@ def import_incidents(
         ctx, "incidents", file, as_json,
         default_type=default_type.value if default_type else None, type_map=types,
         ongoing_until=ongoing_until.date() if ongoing_until else None,
+        unknown_end=unknown_end.value,
         skip_bad_rows=skip_bad_rows, rejects_path=rejects, date_order=date_order.value,
         country_map=_pairs(country_map, "--country-map"),
-        ignore_unknown_columns=ignore_unknown_columns, build_features=not no_build,
+        strict_columns=strict_columns, build_features=not no_build,
         chunk_rows=chunk_rows, max_errors_shown=errors,
     )  # fmt: skip
 
@@ -287,6 +330,7 @@ def import_samples(
     rejects: Rejects = None,
     date_order: Order = DateOrder.auto,
     country_map: CountryMap = None,
+    strict_columns: StrictColumns = False,
     ignore_unknown_columns: IgnoreUnknown = False,
     chunk_rows: ChunkRows = 50_000,
     errors: ShowErrors = 10,
@@ -301,7 +345,7 @@ def import_samples(
         ctx, "samples", file, as_json,
         skip_bad_rows=skip_bad_rows, rejects_path=rejects, date_order=date_order.value,
         country_map=_pairs(country_map, "--country-map"),
-        ignore_unknown_columns=ignore_unknown_columns, chunk_rows=chunk_rows,
+        strict_columns=strict_columns, chunk_rows=chunk_rows,
         max_errors_shown=errors,
     )  # fmt: skip
 
@@ -317,6 +361,7 @@ def import_countries(
     skip_bad_rows: SkipBad = False,
     rejects: Rejects = None,
     country_map: CountryMap = None,
+    strict_columns: StrictColumns = False,
     ignore_unknown_columns: IgnoreUnknown = False,
     no_build: NoBuild = False,
     errors: ShowErrors = 10,
@@ -333,6 +378,35 @@ def import_countries(
         ctx, "countries", file, as_json,
         symmetric=symmetric, skip_bad_rows=skip_bad_rows, rejects_path=rejects,
         country_map=_pairs(country_map, "--country-map"),
-        ignore_unknown_columns=ignore_unknown_columns, build_features=not no_build,
+        strict_columns=strict_columns, build_features=not no_build,
         max_errors_shown=errors,
+    )  # fmt: skip
+
+
+@import_app.command("labels")
+def import_labels(
+    ctx: typer.Context,
+    file: FileArg,
+    skip_bad_rows: SkipBad = False,
+    rejects: Rejects = None,
+    date_order: Order = DateOrder.auto,
+    country_map: CountryMap = None,
+    strict_columns: StrictColumns = False,
+    ignore_unknown_columns: IgnoreUnknown = False,
+    chunk_rows: ChunkRows = 50_000,
+    errors: ShowErrors = 10,
+    as_json: AsJson = False,
+) -> None:
+    """Labels made elsewhere: country, day, verdict, analyst; optional timestamp, note, citation.
+
+    Verdicts: positive, negative, unsure, skip (also 1/0, yes/no). Each row becomes a decision
+    event of one batch named after the file (`batches revert` withdraws it). A day without a
+    sample is a row problem, never an invented sample. A file written by `export labels`
+    imports as it is: adjudications stay adjudications, undone and reverted rows stay out.
+    """
+    _run(
+        ctx, "labels", file, as_json,
+        skip_bad_rows=skip_bad_rows, rejects_path=rejects, date_order=date_order.value,
+        country_map=_pairs(country_map, "--country-map"), strict_columns=strict_columns,
+        chunk_rows=chunk_rows, max_errors_shown=errors,
     )  # fmt: skip

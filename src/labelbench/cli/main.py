@@ -130,12 +130,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _print_error("interrupted")
         return ExitCode.INTERRUPTED
-    except Exception as exc:
+    except OSError as exc:
+        if exc.filename is None:  # a socket or system failure: nothing the user named
+            return _unexpected(exc, show_trace)
         if show_trace:
             traceback.print_exc()
-        _print_error(f"unexpected {type(exc).__name__}: {exc} (rerun with --traceback for details)")
-        return ExitCode.UNEXPECTED
+        # A file or folder the user named cannot be read or written (permissions, missing folder).
+        _print_error(f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__}")
+        return ExitCode.INPUT
+    except Exception as exc:
+        return _unexpected(exc, show_trace)
     return ExitCode.OK
+
+
+def _unexpected(exc: BaseException, show_trace: bool) -> int:
+    if show_trace:
+        traceback.print_exc()
+    _print_error(f"unexpected {type(exc).__name__}: {exc} (rerun with --traceback for details)")
+    return ExitCode.UNEXPECTED
 
 
 def run() -> None:

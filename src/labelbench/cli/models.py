@@ -38,6 +38,13 @@ def retrain(
     batches: Annotated[
         int, typer.Option(min=0, help="Attribute at most this many recent batches (0: skip).")
     ] = 5,
+    mlflow_tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="Also log the run to MLflow (file:..., sqlite:///..., http://...; needs the "
+            "mlflow extra) [default: the mlflow_tracking_uri setting].",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train a candidate on the current labels and measure it against production.
@@ -77,6 +84,7 @@ def retrain(
             promote=not no_promote,
             max_attributed_batches=batches,
             progress=progress,
+            mlflow_tracking_uri=mlflow_tracking_uri,
         )
     data = report.to_dict()
     if as_json:

@@ -108,6 +108,10 @@ def weekly(
         report = weekly_report(ws, week=iso, countries=split_countries(countries), options=options)
     if fmt is WeeklyFormat.text and out is None:
         _emit(st, "", None, rich_report(report))
+    elif fmt is WeeklyFormat.csv:
+        from labelbench.domain.spreadsheet import neutralise_csv_text
+
+        _emit(st, neutralise_csv_text(render(report, fmt.value)), out)  # safe in a spreadsheet
     else:
         _emit(st, render(report, fmt.value), out)
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 
-from labelbench.errors import SchemaError
+from labelbench.errors import InputError, SchemaError
 
 
 def alembic_config(engine: Engine | None = None, url: str | None = None) -> Config:
@@ -37,12 +40,25 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextmanager
+def _revision_errors(revision: str) -> Iterator[None]:
+    """Alembic's CommandError (an unknown or ambiguous revision) is bad input (exit 7)."""
+    try:
+        yield
+    except CommandError as exc:
+        raise InputError(
+            f"cannot migrate to {revision!r}: {exc} (revisions: `labelbench db current`; "
+            f"newest: {head_revision()})".splitlines()[0]
+        ) from None
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database forward."""
     with engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        with _revision_errors(revision):
+            command.upgrade(cfg, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -50,7 +66,8 @@ def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        with _revision_errors(revision):
+            command.downgrade(cfg, revision)
 
 
 def require_current(engine: Engine) -> None:

@@ -13,7 +13,6 @@ Layout of ``save_bundle(model, manifest, directory)``::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -28,6 +27,7 @@ import sklearn
 
 import labelbench
 from labelbench.domain.constants import FEATURES
+from labelbench.domain.digest import sha256_file
 from labelbench.errors import ModelError
 from labelbench.ml.estimators import PipelineSpec, spec_of
 from labelbench.ml.evaluation import ServingThresholds
@@ -70,15 +70,6 @@ def library_versions() -> dict[str, str]:
         "joblib": joblib.__version__,
         "labelbench": labelbench.__version__,
     }
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _atomic_write(path: Path, write: Any) -> None:

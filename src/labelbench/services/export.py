@@ -12,6 +12,7 @@ from labelbench import __version__
 from labelbench.db import queries
 from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import effective_labels
+from labelbench.domain.spreadsheet import neutralise_frame
 from labelbench.errors import InputError
 from labelbench.services.labels import training_frame
 from labelbench.services.workspace import Workspace
@@ -27,14 +28,18 @@ def _format_of(path: Path) -> str:
 
 
 def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write beside the target and rename, so a failed export never leaves half a file."""
+    """Write beside the target and rename, so a failed export never leaves half a file.
+
+    CSV text cells are made spreadsheet-safe (:mod:`labelbench.domain.spreadsheet`); Parquet
+    keeps them as they are (it is typed and no spreadsheet evaluates it).
+    """
     fmt = _format_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         if fmt == "csv":
-            frame.to_csv(tmp, index=False)
+            neutralise_frame(frame).to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
         Path(tmp).replace(path)
@@ -97,11 +102,7 @@ def export_labels(ws: Workspace, path: Path) -> int:
     frame["effective_verdict"] = frame["sample_id"].map(
         lambda sid: effective[int(sid)].verdict if int(sid) in effective else None
     )
-    adjudications = frame[(frame["event"] == "adjudication") & frame["stands"]]
-    last = adjudications.sort_values(["created_at", "label_id"]).groupby("sample_id").last()
-    frame["adjudicated_verdict"] = frame["sample_id"].map(last["verdict"])
-    frame["adjudicated_by"] = frame["sample_id"].map(last["analyst"])
-    frame["adjudicated_at"] = frame["sample_id"].map(last["created_at"])
+    frame = frame.merge(_last_adjudications(frame), on="sample_id", how="left")
     frame = frame.merge(sessions, on="batch_id", how="left").merge(
         queued, on="label_id", how="left"
     )
@@ -110,6 +111,27 @@ def export_labels(ws: Workspace, path: Path) -> int:
     frame = frame.rename(columns={"batch_id": "session_id", "batch_status": "session_status"})
     _write_atomically(frame[list(LABEL_EXPORT_COLUMNS)], path)
     return len(frame)
+
+
+def _last_adjudications(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per sample, the standing adjudication that settled it (merged, never ``Series.map``).
+
+    ``map`` with an empty datetime Series casts it to float and crashed the export of every log
+    without an adjudication (the normal state); a left merge keeps the dtypes in every case.
+    """
+    standing = frame[(frame["event"] == "adjudication") & frame["stands"]]
+    last = (
+        standing.sort_values(["created_at", "label_id"])
+        .drop_duplicates("sample_id", keep="last")
+        .loc[:, ["sample_id", "verdict", "analyst", "created_at"]]
+    )
+    return last.rename(
+        columns={
+            "verdict": "adjudicated_verdict",
+            "analyst": "adjudicated_by",
+            "created_at": "adjudicated_at",
+        }
+    )
 
 
 #: Columns of `export labels`, in order (documented in the README).

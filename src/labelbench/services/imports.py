@@ -15,9 +15,7 @@ Two phases, so that a bad file never half-lands:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import os
 import re
 import tempfile
 import time
@@ -35,7 +33,9 @@ from labelbench.db import queries
 from labelbench.db.base import utcnow
 from labelbench.db.models import CountryOverride, Evidence, ImportRun, Incident, Sample
 from labelbench.domain.constants import FEATURES
+from labelbench.domain.digest import sha256_file
 from labelbench.errors import ExitCode, InputError
+from labelbench.ingest.hashing import find_duplicates, row_hashes
 from labelbench.ingest.kinds import (
     ColumnMap,
     Kind,
@@ -45,17 +45,24 @@ from labelbench.ingest.kinds import (
     map_columns,
     parse_chunk,
 )
+from labelbench.ingest.rejects import RejectsWriter, rejects_path
+from labelbench.ingest.schema import UnknownEnd
 from labelbench.ingest.table import RawChunk, RowError, TableFile
 from labelbench.ingest.values import infer_date_order
-from labelbench.ml.bundle import sha256_file
 from labelbench.ml.features import feature_fingerprints, incident_labels
 from labelbench.services.features import rebuild
+from labelbench.services.label_imports import (
+    SampleIndex,
+    days_without_samples,
+    sample_index,
+    write_labels,
+)
 from labelbench.services.reference import sync_countries
 from labelbench.services.workspace import Workspace
 
 #: progress(stage, done, total): "validating" counts bytes, "writing" rows, "features" 0 then 1.
 ImportProgress = Callable[[str, int, int], None]
-ImportTarget = Literal["evidence", "incidents", "samples", "countries"]
+ImportTarget = Literal["evidence", "incidents", "samples", "countries", "labels"]
 _KEY_BATCH = 2_000
 _NUMERIC_DATE = re.compile(r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b")
 
@@ -71,11 +78,13 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "incidents": ("import_key",),
     "samples": ("country", "day"),
     "countries": ("country",),
+    "labels": ("country", "day", "analyst", "event", "created_at"),
 }
 _DATE_FIELDS: dict[str, tuple[str, ...]] = {
     "incidents": ("first_seen", "last_seen"),
     "samples": ("day",),
     "ooni": ("day",),
+    "labels": ("day",),
 }
 
 
@@ -113,7 +122,8 @@ class ImportOptions:
     country_map: Mapping[str, str] = field(default_factory=dict)
     ongoing_until: dt.date | None = None
     default_source: str | None = None
-    ignore_unknown_columns: bool = False
+    strict_columns: bool = False
+    unknown_end: UnknownEnd = "single-day"
     symmetric: bool = False
     build_features: bool = True
     chunk_rows: int = 50_000
@@ -137,6 +147,10 @@ class ImportReport:
     unchanged: int = 0
     preamble_lines: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    unknown_ends: int = 0
+    not_standing: int = 0
+    label_batch: int | None = None
     date_order: str | None = None
     date_note: str | None = None
     ongoing_until: str | None = None
@@ -169,6 +183,9 @@ class _Scan:
     lines: list[np.ndarray] = field(default_factory=list)
     drop_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     date_note: str | None = None
+    unknown_ends: int = 0
+    samples: SampleIndex | None = None
+    """labels: the samples rows may attach to (a day without one is a row problem)."""
 
 
 def import_file(
@@ -206,7 +223,8 @@ def import_file(
             country_map=dict(options.country_map),
             ongoing_until=ongoing,
             default_source=options.default_source,
-            ignore_unknown_columns=options.ignore_unknown_columns,
+            strict_columns=options.strict_columns,
+            unknown_end=options.unknown_end,
         )
         columns = map_columns(kind, table.columns, table.header_line, context)
         if columns.errors:
@@ -218,10 +236,18 @@ def import_file(
             file=str(path),
             preamble_lines=len(table.preamble),
             ignored_columns=list(columns.ignored),
+            unknown_columns=list(columns.unknown),
             ongoing_until=ongoing.isoformat() if kind == "incidents" else None,
         )
         scan = _Scan(kind=kind, columns=columns, context=context)
-        rejects = _RejectsWriter(options, path, table.columns) if options.skip_bad_rows else None
+        if kind == "labels":
+            with ws.transaction(readonly=True) as session:
+                scan.samples = sample_index(session)
+        rejects = (
+            RejectsWriter(rejects_path(path, options.rejects_path), table.columns)
+            if options.skip_bad_rows
+            else None
+        )
         try:
             _validate(table, scan, options, Path(spool), rejects, say)
             _find_duplicates(scan)
@@ -229,7 +255,7 @@ def import_file(
             report.date_note = scan.date_note
             report.rows, report.problems = scan.rows, scan.problems
             report.rejected_rows, report.duplicates = len(scan.bad_lines), scan.duplicates
-            report.empty = scan.empty
+            report.empty, report.unknown_ends = scan.empty, scan.unknown_ends
             if scan.problems and not options.skip_bad_rows:
                 raise ImportRejectedError(
                     path,
@@ -240,7 +266,7 @@ def import_file(
                     hint=(
                         f"  fix the file, or pass --skip-bad-rows to import the "
                         f"{scan.rows - len(scan.bad_lines) - scan.duplicates:,} good rows and "
-                        f"write the bad ones to {_rejects_path(options, path)}"
+                        f"write the bad ones to {rejects_path(path, options.rejects_path)}"
                     ),
                 )
             if rejects is not None:
@@ -250,11 +276,11 @@ def import_file(
                 rejects.discard()
         digest = sha256_file(path)
         with ws.transaction() as session:
-            counts, touched = _write(session, ws, scan, options, path, say)
+            counts, touched = _write(session, ws, scan, options, path, say, report)
             report.inserted, report.updated, report.unchanged = counts
             report.imported_rows = sum(counts)
             report.countries = sorted(touched)
-            if options.build_features and touched and kind != "samples":
+            if options.build_features and touched and kind not in ("samples", "labels"):
                 say("features", 0, 1)  # one step: the bar shows its elapsed time
                 built = rebuild(
                     session,
@@ -289,7 +315,7 @@ def _validate(
     scan: _Scan,
     options: ImportOptions,
     spool: Path,
-    rejects: _RejectsWriter | None,
+    rejects: RejectsWriter | None,
     say: ImportProgress,
 ) -> None:
     total = max(table.size_bytes, 1)
@@ -298,22 +324,27 @@ def _validate(
         if number == 0:
             scan.context = _with_date_order(scan, chunk, options)
         result = parse_chunk(scan.kind, chunk, scan.columns, scan.context)
+        good = result.frame
         problems = [*chunk.errors, *result.errors]
+        if scan.samples is not None and len(good):
+            missing = days_without_samples(good, scan.samples)
+            problems += missing
+            good = good[~good["line"].isin([e.line for e in missing])]
         scan.rows += len(chunk.frame) + len(chunk.bad_rows)
         scan.problems += len(problems)
         scan.duplicates += result.duplicates
         scan.empty += result.empty
+        scan.unknown_ends += result.unknown_ends
         bad = {e.line for e in problems}
         scan.bad_lines |= bad
         _keep_first_errors(scan, problems, options.max_errors_shown)
         if rejects is not None and bad:
             rejects.add(chunk, problems)
-        good = result.frame
         if len(good):
             part = spool / f"part-{number:06d}.parquet"
             good.to_parquet(part, index=False)
             scan.parts.append(part)
-            keys, contents = _hashes(scan.kind, good)
+            keys, contents = row_hashes(good, _KEYS[scan.kind])
             scan.key_hashes.append(keys)
             scan.content_hashes.append(contents)
             scan.lines.append(good["line"].to_numpy(dtype=np.int64))
@@ -354,130 +385,15 @@ def _keep_first_errors(scan: _Scan, problems: Sequence[RowError], limit: int) ->
         scan.errors.extend(problems[: limit * 4])
 
 
-def _hashes(kind: Kind, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of each row's key and content, to find duplicates across chunks.
-
-    Each column is hashed in a canonical form (floats, UTC nanoseconds, or Python objects), so
-    equal rows hash equally whatever dtype a chunk happened to get.
-    """
-    columns = [c for c in frame.columns if c != "line"]
-    hashed = {c: _column_hash(frame[c]) for c in columns}
-    return _combine([hashed[c] for c in _KEYS[kind]]), _combine([hashed[c] for c in columns])
-
-
-def _column_hash(values: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        canonical: np.ndarray = (
-            pd.to_numeric(values).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        )
-    elif pd.api.types.is_datetime64_any_dtype(values):
-        canonical = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    else:
-        objects = values.astype(object).where(values.notna(), None)
-        has_lists = values.dtype == object and any(isinstance(v, list) for v in objects)
-        canonical = (
-            np.asarray(
-                ["\x1f".join(v) if isinstance(v, list) else v for v in objects], dtype=object
-            )
-            if has_lists
-            else objects.to_numpy(dtype=object)
-        )
-    hashed: np.ndarray = pd.util.hash_array(canonical, categorize=False)
-    return hashed
-
-
-def _combine(parts: list[np.ndarray]) -> np.ndarray:
-    out = np.full(len(parts[0]) if parts else 0, 0x345678, dtype=np.uint64)
-    for h in parts:
-        out = (out * np.uint64(1_000_003)) ^ h.astype(np.uint64)
-    return out
-
-
 def _find_duplicates(scan: _Scan) -> None:
     """Rows repeated across chunks: identical ones are dropped, conflicting ones are errors."""
-    if len(scan.key_hashes) < 2:
-        return
-    frame = pd.DataFrame(
-        {
-            "key": np.concatenate(scan.key_hashes),
-            "content": np.concatenate(scan.content_hashes),
-            "line": np.concatenate(scan.lines),
-        }
-    )
-    repeated = frame.duplicated("key", keep="first")
-    if not repeated.any():
-        return
-    first = frame[~repeated].set_index("key")
-    later = frame[repeated]
-    first_content = first.loc[later["key"], "content"].to_numpy()
-    first_line = first.loc[later["key"], "line"].to_numpy()
-    same = later["content"].to_numpy() == first_content
-    scan.drop_lines = later["line"].to_numpy()
-    scan.duplicates += int(same.sum())
-    conflicts = later[~same]
-    for line, earlier in zip(conflicts["line"], first_line[~same], strict=True):
+    found = find_duplicates(scan.key_hashes, scan.content_hashes, scan.lines)
+    scan.drop_lines = found.drop_lines
+    scan.duplicates += found.exact
+    for error in found.conflicts:
         scan.problems += 1
-        scan.bad_lines.add(int(line))
-        scan.errors.append(
-            RowError(int(line), None, f"same key as line {int(earlier)} but different values")
-        )
-
-
-# --- rejects side file --------------------------------------------------------------------------
-
-
-def _rejects_path(options: ImportOptions, path: Path) -> Path:
-    if options.rejects_path is not None:
-        return options.rejects_path
-    name = path.name.removesuffix(".gz")
-    return path.with_name(f"{Path(name).stem}.rejects.csv")
-
-
-class _RejectsWriter:
-    """Bad rows with their line and problems, written beside the target and renamed at the end."""
-
-    def __init__(self, options: ImportOptions, path: Path, columns: Sequence[str]) -> None:
-        self.target = _rejects_path(options, path)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".tmp"
-        )
-        self.tmp = Path(tmp)
-        self.handle = os.fdopen(fd, "w", newline="", encoding="utf-8")
-        self.writer = csv.writer(self.handle)
-        self.columns = list(columns)
-        self.writer.writerow(["line", "problems", *self.columns])
-        self.count = 0
-
-    def add(self, chunk: RawChunk, problems: Sequence[RowError]) -> None:
-        by_line: dict[int, list[str]] = {}
-        for e in problems:
-            text = f"column '{e.column}': {e.message}" if e.column else e.message
-            by_line.setdefault(e.line, []).append(text)
-        positions = {int(line): i for i, line in enumerate(chunk.lines)}
-        for line in sorted(by_line):
-            if line in chunk.bad_rows:
-                cells: list[Any] = list(chunk.bad_rows[line])
-            elif line in positions:
-                cells = chunk.frame.iloc[positions[line]].tolist()
-            else:
-                cells = []
-            cells = ["" if c is None else c for c in cells]
-            self.writer.writerow([line, "; ".join(by_line[line]), *cells])
-            self.count += 1
-
-    def commit(self) -> str | None:
-        self.handle.close()
-        if self.count == 0:
-            self.tmp.unlink(missing_ok=True)
-            return None
-        self.tmp.replace(self.target)
-        return str(self.target)
-
-    def discard(self) -> None:
-        if not self.handle.closed:
-            self.handle.close()
-        self.tmp.unlink(missing_ok=True)
+        scan.bad_lines.add(error.line)
+        scan.errors.append(error)
 
 
 # --- phase 2: writing ---------------------------------------------------------------------------
@@ -504,6 +420,7 @@ def _write(
     options: ImportOptions,
     path: Path,
     say: ImportProgress,
+    report: ImportReport,
 ) -> tuple[tuple[int, int, int], set[str]]:
     total_rows = scan.rows
     done = 0
@@ -514,6 +431,14 @@ def _write(
         counts, touched = _write_countries(session, ws, list(_parts(scan)), options, path)
         say("writing", total_rows, total_rows)
         return counts, touched
+    if scan.kind == "labels":
+        assert scan.samples is not None
+        written, touched = write_labels(
+            session, _parts(scan), scan.samples, file_name=path.name, actor=options.actor
+        )
+        report.not_standing, report.label_batch = written.not_standing, written.batch_id
+        say("writing", total_rows, total_rows)
+        return (written.inserted, 0, written.unchanged), touched
     writer = {
         "evidence": _write_evidence,
         "ooni": _write_evidence,

@@ -1,4 +1,4 @@
-"""The model registry: bundles in ``models/``, entries and alias moves in the database.
+"""The model registry: artifacts in the models store, entries and alias moves in the database.
 
 Aliases are ``production`` and ``candidate``. Promotion keeps the previous production in the
 event log so `rollback` can restore it; promoting a run whose gates failed needs ``force`` and a
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,8 +16,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from labelbench.db.models import ModelEvent, ModelRun
-from labelbench.errors import ConflictError, InputError, ModelError, NotFoundError
+from labelbench.errors import ConflictError, InputError, NotFoundError
 from labelbench.ml.evaluation import ServingThresholds
+from labelbench.services.model_store import (
+    BUNDLE_NAME,
+    MANIFEST_KEY,
+    OOF_NAME,
+    ModelStore,
+    VerifiedRun,
+    verify_run,
+)
 from labelbench.services.workspace import Workspace
 
 
@@ -157,8 +164,15 @@ def promote(
             )
         if force and not (reason and reason.strip()):
             raise InputError("a forced promotion needs --reason TEXT")
-        verify_bundle(run)
-        return set_alias(session, run_id, "production", actor=actor, forced=force, reason=reason)
+        verify_bundle(ws, run)
+        previous = set_alias(
+            session, run_id, "production", actor=actor, forced=force, reason=reason
+        )
+    if ws.settings.mlflow_tracking_uri:  # mirrored after labelbench's registry has committed
+        from labelbench.services.tracking import move_alias
+
+        move_alias(ws.settings.mlflow_tracking_uri, run_id, "production")
+    return previous
 
 
 def rollback(ws: Workspace, *, actor: str, reason: str | None = None) -> tuple[str, str]:
@@ -176,7 +190,7 @@ def rollback(ws: Workspace, *, actor: str, reason: str | None = None) -> tuple[s
         if last_promotion is None or last_promotion.previous_run_id is None:
             raise ConflictError(f"{current.id} replaced no earlier production model")
         target = get_run(session, last_promotion.previous_run_id)
-        verify_bundle(target)
+        verify_bundle(ws, target)
         session.execute(update(ModelRun).where(ModelRun.id == current.id).values(alias=None))
         session.flush()
         target.alias = "production"
@@ -192,29 +206,28 @@ def rollback(ws: Workspace, *, actor: str, reason: str | None = None) -> tuple[s
         return current.id, target.id
 
 
-def verify_bundle(run: ModelRun) -> None:
-    """Refuse a bundle whose file is missing or whose hash differs from the registry's."""
-    from labelbench.ml.bundle import sha256_file
-
-    path = Path(run.bundle_path)
-    if not path.is_file():
-        raise ModelError(f"bundle of run {run.id} is missing: {path}")
-    digest = sha256_file(path)
-    if digest != run.sha256:
-        raise ModelError(
-            f"bundle of run {run.id} does not match the registry's sha256 (tampered or replaced)"
-        )
+def verify_bundle(ws: Workspace, run: ModelRun) -> VerifiedRun:
+    """Refuse a run whose path leaves the store or whose bundle, manifest or OOF file differs
+    from the hashes pinned by the registry and the manifest (see :mod:`.model_store`)."""
+    store = ModelStore.for_settings(ws.settings)
+    pinned = (run.metrics or {}).get(MANIFEST_KEY)
+    return verify_run(store, run.id, run.bundle_path, run.sha256, pinned)
 
 
-def load_run(run: ModelRun) -> LoadedModel:
-    """Load and verify one run's bundle (hash checked against the registry and its manifest)."""
+def load_run(ws: Workspace, run: ModelRun) -> LoadedModel:
+    """Verify one run's artifacts in the models store, then load its bundle and OOF predictions.
+
+    OOF predictions drive the queue's ranking, so they are used only when the manifest pins
+    them (runs saved before manifests were pinned serve without them).
+    """
     from labelbench.ml.bundle import load_bundle
 
-    verify_bundle(run)
-    loaded = load_bundle(Path(run.bundle_path))
-    oof_path = Path(run.bundle_path).with_name("oof.parquet")
+    verified = verify_bundle(ws, run)
+    loaded = load_bundle(verified.directory / BUNDLE_NAME)
+    oof_path = verified.directory / OOF_NAME
     oof = None
-    if oof_path.is_file():
+    pinned = (run.metrics or {}).get(MANIFEST_KEY) is not None
+    if pinned and oof_path.is_file() and OOF_NAME in (verified.manifest.get("artifacts") or {}):
         frame = pd.read_parquet(oof_path)
         oof = frame.set_index("sample_id")["proba"]
     return LoadedModel(run.id, loaded.model, loaded.thresholds, loaded.manifest, oof)
@@ -236,7 +249,7 @@ def previous_production(ws: Workspace) -> LoadedModel | None:
         if run is None:
             return None
         session.expunge(run)
-    return load_run(run)
+    return load_run(ws, run)
 
 
 def load_alias(ws: Workspace, alias: str) -> LoadedModel | None:
@@ -246,4 +259,4 @@ def load_alias(ws: Workspace, alias: str) -> LoadedModel | None:
         if run is None:
             return None
         session.expunge(run)
-    return load_run(run)
+    return load_run(ws, run)

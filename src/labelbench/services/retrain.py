@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +34,12 @@ from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import LabelEvent, standing_decisions
 from labelbench.errors import InputError
 from labelbench.ml.attribution import median_f1_delta
-from labelbench.ml.bundle import load_bundle, save_bundle
 from labelbench.ml.estimators import PipelineSpec, make_model
 from labelbench.ml.evaluation import Comparison, LocoResult, compare, loco_evaluate
 from labelbench.ml.gates import GatePolicy, GateResult, evaluate_gates, gates_passed
 from labelbench.ml.parallel import parallel_backend_for
 from labelbench.services.labels import training_frame
+from labelbench.services.model_store import MANIFEST_KEY, ModelStore, save_run
 from labelbench.services.predict import Predictor
 from labelbench.services.reference import effective_clusters
 from labelbench.services.registry import run_for_alias, set_alias, verify_bundle
@@ -188,6 +187,7 @@ def retrain(
     promote: bool = True,
     max_attributed_batches: int = 5,
     progress: StageProgress | None = None,
+    mlflow_tracking_uri: str | None = None,
 ) -> RetrainReport:
     """Train, evaluate against production, gate, attribute, save and (maybe) promote."""
     settings = ws.settings
@@ -228,8 +228,7 @@ def retrain(
         production: LocoResult | None = None
         production_batches: set[int] = set()
         if production_run is not None:
-            verify_bundle(production_run)
-            manifest = load_bundle(Path(production_run.bundle_path)).manifest
+            manifest = verify_bundle(ws, production_run).manifest
             prod_spec = PipelineSpec.from_dict(manifest["pipeline_spec"])
             production_batches = set(manifest.get("label_batches", []))
             with ws.transaction(readonly=True) as session:
@@ -268,7 +267,8 @@ def retrain(
     say("final fit", 1, 1)
 
     run_id = _new_run_id(spec)
-    bundle_dir = Path(settings.models_dir) / run_id
+    store = ModelStore.for_settings(settings)
+    bundle_dir = store.run_dir(run_id)
     passed = gates_passed(gates)
     if production_run is None:
         will_promote, reason = promote, "baseline: there was no production model"
@@ -310,28 +310,19 @@ def retrain(
         "production_run_id": report.production_run_id,
     }
     try:
-        info = save_bundle(model, manifest, bundle_dir, thresholds=candidate.thresholds)
-        oof = candidate.predictions[["proba"]].copy()
-        oof.insert(0, "sample_id", oof.index.astype(int))
-        oof.to_parquet(bundle_dir / "oof.parquet", index=False)
-        from labelbench.reports.retrain import render_markdown
-
-        (bundle_dir / "report.md").write_text(
-            render_markdown(report.to_dict(), settings.watch_list, settings.high_impact),
-            encoding="utf-8",
-        )
-        (bundle_dir / "metrics.json").write_text(
-            json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-        )
+        stored = save_run(
+            store, run_id, model, manifest, thresholds=candidate.thresholds,
+            files=_report_files(report, candidate, settings),
+        )  # fmt: skip
         with ws.transaction() as session:
             session.add(
                 ModelRun(
                     id=run_id,
                     pipeline=spec.pipeline,
                     engine=spec.engine,
-                    metrics=_summary_light(candidate),
-                    bundle_path=str(info.path.resolve()),
-                    sha256=info.sha256,
+                    metrics={**_summary_light(candidate), MANIFEST_KEY: stored.manifest_sha256},
+                    bundle_path=stored.bundle_path,
+                    sha256=stored.sha256,
                     gates_passed=passed,
                     label_batches=included_batches,
                     data_fingerprint=manifest["data_fingerprint"],
@@ -343,9 +334,33 @@ def retrain(
             else:
                 set_alias(session, run_id, "candidate", actor=actor, reason=reason)
     except BaseException:
-        shutil.rmtree(bundle_dir, ignore_errors=True)  # nothing half-written survives
+        store.discard(run_id)  # nothing half-written survives
         raise
+    uri = mlflow_tracking_uri or settings.mlflow_tracking_uri
+    if uri:
+        from labelbench.services.tracking import track_retrain
+
+        track_retrain(uri, report, bundle_dir)
     return report
+
+
+def _report_files(report: RetrainReport, candidate: LocoResult, settings: Any) -> dict[str, bytes]:
+    """OOF predictions, the Markdown report and metrics JSON, pinned by the run's manifest."""
+    import io
+
+    from labelbench.reports.retrain import render_markdown
+
+    oof = candidate.predictions[["proba"]].copy()
+    oof.insert(0, "sample_id", oof.index.astype(int))
+    buffer = io.BytesIO()
+    oof.to_parquet(buffer, index=False)
+    markdown = render_markdown(report.to_dict(), settings.watch_list, settings.high_impact)
+    metrics = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n"
+    return {
+        "oof.parquet": buffer.getvalue(),
+        "report.md": markdown.encode("utf-8"),
+        "metrics.json": metrics.encode("utf-8"),
+    }
 
 
 def _summary_light(result: LocoResult) -> dict[str, Any]:

@@ -126,7 +126,7 @@ def load_weekly_data(ws: Workspace, countries: Sequence[str] | None = None) -> W
                 r.alias,
                 r.gates_passed,
                 list(r.label_batches or []),
-                r.bundle_path,
+                str(Path(ws.settings.models_dir) / r.bundle_path),  # relative to the store
             )
             for r in session.scalars(select(ModelRun).order_by(ModelRun.created_at))
         ]
