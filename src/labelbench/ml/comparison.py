@@ -153,7 +153,7 @@ def compare(
                 )
             small = candidate.countries[c].small_n
             for rule, out in ((at, deltas), ("serving", serving)):
-                out[c] = _delta(c, a, b, rule, small, n_boot, seed, flat_tol)  # type: ignore[arg-type]
+                out[c] = _delta(c, a, b, rule, small, n_boot, seed, flat_tol)
         unmatched.extend(c for c in production.countries if c not in candidate.countries)
     return Comparison(
         production, candidate, deltas, sorted(unmatched), flat_tol, n_boot, seed, serving

@@ -207,7 +207,7 @@ def loco_evaluate(
         ("loco", c): OuterFold(np.flatnonzero(T & (countries != c)), test_of[c], c)
         for c in evaluated
     }
-    within_folds = within.folds(countries, days, T, E, yev) if within is not None else None
+    within_folds = within.folds(countries, days, ytr, yev) if within is not None else None
     if within_folds is not None:
         folds.update(within_folds.folds)
 

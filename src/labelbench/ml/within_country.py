@@ -39,19 +39,27 @@ IntArray = NDArray[np.intp]
 
 
 def time_blocks(
-    days: NDArray[np.datetime64], n_blocks: int, *, min_days: int = 14, min_gap: int = 2
+    days: NDArray[np.datetime64],
+    n_blocks: int,
+    *,
+    positive: NDArray[np.bool_] | None = None,
+    min_days: int = 14,
+    min_gap: int = 2,
 ) -> IntArray:
     """Block id (0..K-1, in time order) of each of ``days`` (sorted ascending).
 
-    Cuts fall only where consecutive days are at least ``min_gap`` days apart, as close as possible
-    to equal-count quantiles; every block spans at least ``min_days`` calendar days. Tries
-    ``n_blocks`` blocks, then fewer; a single block (all zeros) when no split satisfies both rules.
+    A cut may fall between two days at least ``min_gap`` days apart, or between two adjacent days
+    that are both not ``positive`` (so a labelled episode never touches a boundary). Cuts go as
+    close as possible to equal-count quantiles; every block spans at least ``min_days`` calendar
+    days. Tries ``n_blocks`` blocks, then fewer; a single block (all zeros) when none fits.
     """
     d = np.asarray(days, dtype="datetime64[D]").astype(np.int64)
     n = len(d)
     if n < 2:
         return np.zeros(n, dtype=np.intp)
-    candidates = np.flatnonzero(np.diff(d) >= min_gap) + 1  # cut before position i
+    pos = np.zeros(n, dtype=bool) if positive is None else np.asarray(positive, dtype=bool)
+    quiet = ~pos[:-1] & ~pos[1:]
+    candidates = np.flatnonzero((np.diff(d) >= min_gap) | quiet) + 1  # cut before position i
     for k in range(min(n_blocks, n), 1, -1):
         cuts: list[int] = []
         for q in range(1, k):
@@ -221,14 +229,15 @@ class WithinPlan:
         self,
         countries: NDArray[np.object_],
         days: NDArray[np.datetime64] | None,
-        T: NDArray[np.bool_],
-        E: NDArray[np.bool_],
+        y_train: FloatArray,
         y_eval: FloatArray,
     ) -> WithinFolds:
         """One outer fold per (country, time block); the reasons for countries left out."""
         if days is None:
             raise InputError("within-country evaluation needs the samples' `day` column")
+        T, E = ~np.isnan(y_train), ~np.isnan(y_eval)
         U = T | E
+        positive = (y_train == 1) | (y_eval == 1)
         wanted = (
             sorted(set(countries[E])) if self.countries is None else sorted(set(self.countries))
         )
@@ -249,7 +258,11 @@ class WithinPlan:
             rows = np.flatnonzero(U & in_c)
             rows = rows[np.argsort(days[rows], kind="stable")]
             ids = time_blocks(
-                days[rows], self.n_blocks, min_days=self.min_block_days, min_gap=self.min_gap_days
+                days[rows],
+                self.n_blocks,
+                positive=positive[rows],
+                min_days=self.min_block_days,
+                min_gap=self.min_gap_days,
             )
             k = int(ids.max()) + 1
             if k < 2:
@@ -286,15 +299,14 @@ class WithinPlan:
         keys = [k for k in within_folds.folds if k in parts]
         rows = np.concatenate([parts[k].test for k in keys]) if keys else np.zeros(0, np.intp)
         final = [parts[k].p_stack if spec.pipeline == "stacked" else parts[k].p_base for k in keys]
-        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0)  # noqa: E731
         preds = pd.DataFrame(
             {
                 "country": countries[rows],
                 "day": days[rows],
                 "block": within_folds.block[rows],
-                "proba": cat(final),
-                "proba_base": cat([parts[k].p_base for k in keys]),
-                "proba_cluster": cat([parts[k].p_head for k in keys]),
+                "proba": _cat(final),
+                "proba_base": _cat([parts[k].p_base for k in keys]),
+                "proba_cluster": _cat([parts[k].p_head for k in keys]),
             },
             index=index[rows],
         ).sort_index()
@@ -312,6 +324,10 @@ class WithinPlan:
         )
         result.countries = result.score(pd.Series(y_eval, index=index))
         return result
+
+
+def _cat(parts: list[FloatArray]) -> FloatArray:
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def within_country_evaluate(
@@ -341,7 +357,7 @@ def within_country_evaluate(
     T, E = ~np.isnan(ytr), ~np.isnan(yev)
     if T.sum() == 0 or np.unique(ytr[T]).size < 2:
         raise InputError("y_train needs labelled samples of both classes")
-    wf = plan.folds(countries, days, T, E, yev)
+    wf = plan.folds(countries, days, ytr, yev)
     data = Data(Xf, countries, est.cluster_codes(countries, spec.clusters), ytr)
     parts, _, _ = run_folds(spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress)
     result = plan.assemble(
