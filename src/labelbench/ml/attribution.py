@@ -9,20 +9,25 @@ Two views, because labels create value in two places:
 - **transfer** (every other country): the LOCO median F1, with a paired country bootstrap.
 
 The verdict is symmetric: "helped" only when the interval excludes 0 from above *and* the delta
-exceeds the refit noise (how much F1 moves when only ``random_state`` changes), "hurt" likewise
-from below, "no detectable change" otherwise.
+exceeds the noise, "hurt" likewise from below, "no detectable change" otherwise. The noise is the
+spread of the same comparison under a null (:func:`null_noise`): the country's F1 with all
+current labels vs without ``k`` of them drawn at random from the country's labelled days, where
+``k`` is the batch's size in that country. A batch has to move F1 more than withholding as many
+arbitrary labels does; the week-bootstrap interval alone is not enough (with a handful of
+positives, a batch that adds one or two of them clears it too often).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from labelbench.ml.comparison import At, decisions
+from labelbench.ml.estimators import PipelineSpec
 from labelbench.ml.loco import LocoResult
 from labelbench.ml.metrics import (
     binary_scores,
@@ -31,7 +36,12 @@ from labelbench.ml.metrics import (
     paired_bootstrap_delta_ci,
     week_blocks,
 )
-from labelbench.ml.within_country import WithinCountryResult, WithinMetrics
+from labelbench.ml.within_country import (
+    WithinCountryResult,
+    WithinMetrics,
+    WithinPlan,
+    within_country_evaluate,
+)
 
 HELPED, NO_CHANGE, HURT = "helped", "no detectable change", "hurt"
 VERDICTS: tuple[str, ...] = (HELPED, NO_CHANGE, HURT)
@@ -109,6 +119,7 @@ class OwnCountryEffect:
     width_before: float
     width_after: float
     positives_before: int
+    noise: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``own_countries`` of ``retrain --json``)."""
@@ -128,6 +139,7 @@ class OwnCountryEffect:
             "f1_ci_width_before": num(self.width_before),
             "f1_ci_width_after": num(self.width_after),
             "positives_before": self.positives_before,
+            "noise": num(self.noise),
         }
 
 
@@ -146,7 +158,7 @@ def own_country_effects(
     *,
     n_boot: int = 1000,
     seed: int = 0,
-    noise: float = 0.0,
+    noise: float | dict[str, float] = 0.0,
 ) -> dict[str, OwnCountryEffect]:
     """Within-country F1 with vs without the batch, both scored on the current labels ``y``.
 
@@ -184,8 +196,58 @@ def own_country_effects(
             )
             res += [d, lo, hi]
         d, lo, hi, ds, los, his = res
+        floor = noise.get(c, 0.0) if isinstance(noise, dict) else noise
         out[c] = OwnCountryEffect(
-            c, True, "", m.n, m.positives, d, lo, hi, verdict(d, lo, hi, noise),
-            ds, los, his, verdict(ds, los, his, noise), *common,
+            c, True, "", m.n, m.positives, d, lo, hi, verdict(d, lo, hi, floor),
+            ds, los, his, verdict(ds, los, his, floor), *common, noise=floor,
         )  # fmt: skip
     return out
+
+
+def null_noise(
+    spec: PipelineSpec,
+    X: pd.DataFrame,
+    y: pd.Series,
+    country: str,
+    k: int,
+    *,
+    plan: WithinPlan | None = None,
+    draws: int = 8,
+    quantile: float = 0.9,
+    seed: int = 0,
+    n_jobs: int = 1,
+    reference: WithinCountryResult | None = None,
+) -> float:
+    """How far ``country``'s within-country F1 moves when ``k`` random labels are withheld.
+
+    Each draw removes ``k`` of the country's labelled days (at random) from training and scores
+    both models on all current labels ``y``; the result is the ``quantile`` of ``|delta|`` over
+    the draws, at 0.5 and at the serving thresholds (the larger). ``reference`` is the
+    within-country result trained on ``y`` (computed when not given).
+    """
+    plan = plan or WithinPlan()
+    one = replace(plan, countries=[country])
+    if reference is None:
+        reference = within_country_evaluate(spec, X, y, y, one, n_jobs=n_jobs, n_boot=0)
+    ref = reference.frame(y)
+    ref = ref[ref["country"] == country]
+    labelled = y.index[(X["country"] == country).to_numpy() & y.notna().to_numpy()]
+    if len(ref) == 0 or k <= 0 or len(labelled) <= k:
+        return 0.0
+    rng = np.random.default_rng([seed, k, len(labelled)])
+    cache: dict[Any, Any] = {}
+    deltas: list[float] = []
+    yc = ref["y"].to_numpy()
+    for _ in range(draws):
+        drop = rng.choice(len(labelled), size=k, replace=False)
+        y_null = y.copy()
+        y_null.loc[labelled[drop]] = np.nan
+        res = within_country_evaluate(
+            spec, X, y_null, y, one, n_jobs=n_jobs, n_boot=0, pair_cache=cache
+        )
+        alt = res.frame(y).reindex(ref.index)
+        for rule in ("0.5", "serving"):
+            at: At = rule  # type: ignore[assignment,unused-ignore]
+            d = binary_scores(yc, decisions(ref, at))[0] - binary_scores(yc, decisions(alt, at))[0]
+            deltas.append(abs(d))
+    return float(np.quantile(deltas, quantile))

@@ -17,6 +17,7 @@ process (tiny fits; keeps spies and memory simple).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -207,17 +208,21 @@ def run_folds(
     extra_calls: Sequence[Call] = (),
     n_jobs: int = 1,
     progress: ProgressFn | None = None,
+    pair_cache: dict[Any, Any] | None = None,
 ) -> tuple[dict[Hashable, FoldParts], dict[Any, Any], float]:
     """Fit every outer fold (sharing pair models) plus ``extra_calls``, in one joblib pool.
 
     ``universe`` marks the rows whose countries take part (labelled in training or evaluation):
     the pair-model groups are formed over their countries so they do not depend on which folds
     are asked for. Returns the parts by fold key, the extra calls' results by key and the CPU
-    seconds of all tasks.
+    seconds of all tasks. ``pair_cache`` (a dict the caller keeps) reuses pair models whose
+    training rows and labels are unchanged: refits that only change one country's labels (the
+    attribution null) then refit only their outer folds.
     """
     T = ~np.isnan(data.y_train)
     countries = data.countries
     calls: list[Call] = list(extra_calls)
+    cached: dict[Any, Any] = {}
     group_of: dict[str, int] = {}
     row_group = np.zeros(len(countries), dtype=np.intp)
     n_groups = 0
@@ -235,13 +240,17 @@ def run_folds(
                 if a not in needed and b not in needed:
                     continue
                 excluded = (row_group == a) | (row_group == b)
-                calls.append(
-                    (
-                        ("pair", a, b),
-                        pair_task,
-                        (spec, data, np.flatnonzero(T & ~excluded), np.flatnonzero(T & excluded)),
-                    )
-                )
+                train, target = np.flatnonzero(T & ~excluded), np.flatnonzero(T & excluded)
+                if pair_cache is not None:
+                    digest = hashlib.sha1(train.tobytes())
+                    digest.update(data.y_train[train].tobytes())
+                    digest.update(target.tobytes())
+                    ck = (a, b, digest.hexdigest())
+                    if ck in pair_cache:
+                        cached[("pair", a, b)] = pair_cache[ck]
+                        continue
+                    cached[("key", a, b)] = ck
+                calls.append((("pair", a, b), pair_task, (spec, data, train, target)))
     for key, f in folds.items():
         calls.append((("outer", key), outer_task, (spec, data, f.train, f.test)))
 
@@ -252,6 +261,10 @@ def run_folds(
         raise
     except ValueError as exc:  # an engine refused the data (e.g. NaN features)
         raise ModelError(f"training failed: {exc}") from exc
+    for key in [k for k in cached if k[0] == "key"]:
+        assert pair_cache is not None
+        pair_cache[cached.pop(key)] = results[("pair", key[1], key[2])]
+    results.update(cached)
 
     parts: dict[Hashable, FoldParts] = {}
     for key, f in folds.items():

@@ -342,6 +342,7 @@ def within_country_evaluate(
     seed: int = 0,
     global_threshold: float = 0.5,
     progress: ProgressFn | None = None,
+    pair_cache: dict[Any, Any] | None = None,
 ) -> WithinCountryResult:
     """Within-country evaluation alone (``loco_evaluate(..., within=plan)`` shares pair models).
 
@@ -359,7 +360,9 @@ def within_country_evaluate(
         raise InputError("y_train needs labelled samples of both classes")
     wf = plan.folds(countries, days, ytr, yev)
     data = Data(Xf, countries, est.cluster_codes(countries, spec.clusters), ytr)
-    parts, _, _ = run_folds(spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress)
+    parts, _, _ = run_folds(
+        spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress, pair_cache=pair_cache
+    )
     result = plan.assemble(
         wf, parts, X.index, countries, days, yev, spec,
         global_threshold=global_threshold, n_boot=n_boot, seed=seed,

@@ -37,7 +37,12 @@ from labelbench.db.models import LabelBatch, ModelRun
 from labelbench.domain.constants import FEATURES, PRIORITY_TARGETS
 from labelbench.domain.labels import LabelEvent, standing_decisions
 from labelbench.errors import InputError
-from labelbench.ml.attribution import OwnCountryEffect, median_f1_delta, own_country_effects
+from labelbench.ml.attribution import (
+    OwnCountryEffect,
+    median_f1_delta,
+    null_noise,
+    own_country_effects,
+)
 from labelbench.ml.bundle import load_bundle, save_bundle
 from labelbench.ml.comparison import Comparison, compare
 from labelbench.ml.estimators import PipelineSpec, make_model
@@ -309,10 +314,15 @@ def retrain(
                 seed=t.random_state, progress=stage(f"batch {batch_id} ({k}/{len(attributed)})"),
                 stratified_folds=0, within=replace(plan, countries=own),
             )  # fmt: skip
+            noise = {
+                c: null_noise(spec, X, y_series, c, n_c, plan=plan, reference=candidate.within,
+                              seed=t.random_state, n_jobs=n_jobs)
+                for c, n_c in _labels_per_country(events, batch_id, sample_country).items()
+            }  # fmt: skip
             effects.append(
                 _batch_effect(batch_id, batch_rows[batch_id], events, frame, result, candidate,
                               y_series, pd.Series(y_without, index=X.index), t.n_boot,
-                              t.random_state)
+                              t.random_state, noise)
             )  # fmt: skip
 
     say("final fit", 0, 1)
@@ -443,6 +453,18 @@ def _batch_countries(
     return {b: sorted(cs) for b, cs in out.items()}
 
 
+def _labels_per_country(
+    events: list[LabelEvent], batch_id: int, sample_country: dict[int, str]
+) -> dict[str, int]:
+    """How many standing decisions the batch made in each country (the null's batch size)."""
+    out: dict[str, int] = {}
+    for e in standing_decisions(events):
+        if e.batch_id == batch_id and e.sample_id in sample_country:
+            c = sample_country[e.sample_id]
+            out[c] = out.get(c, 0) + 1
+    return out
+
+
 def _within_scope(
     watch_list: list[str], batch_countries: dict[int, list[str]], extra: list[str] | None
 ) -> list[str] | None:
@@ -466,6 +488,7 @@ def _batch_effect(
     y_without: pd.Series,
     n_boot: int,
     seed: int,
+    noise: dict[str, float],
 ) -> BatchEffect:
     sample_country = dict(zip(frame["id"].astype(int), frame["country"], strict=True))
     mine = [e for e in standing_decisions(events) if e.batch_id == batch_id]
@@ -476,8 +499,9 @@ def _batch_effect(
     own: dict[str, OwnCountryEffect] = {}
     if candidate.within is not None and without.within is not None:
         own = own_country_effects(
-            candidate.within, without.within, y, y_without, countries, n_boot=n_boot, seed=seed
-        )
+            candidate.within, without.within, y, y_without, countries, n_boot=n_boot, seed=seed,
+            noise=noise,
+        )  # fmt: skip
     return BatchEffect(
         batch_id=batch_id,
         analyst=batch.analyst,
