@@ -14,7 +14,7 @@ from labelbench.ml.attribution import HELPED, NO_CHANGE, null_noise, own_country
 from labelbench.ml.estimators import PipelineSpec
 from labelbench.ml.within_country import WithinPlan, within_country_evaluate
 
-SPEC = PipelineSpec(engine="fast", base_params={"max_iter": 20})
+SPEC = PipelineSpec(engine="fast", base_params={"max_iter": 10})
 PLAN = WithinPlan(countries=[TARGET])
 
 
@@ -24,7 +24,7 @@ def _effect(w: World, batch: pd.Index) -> tuple[str, str, float, float]:
     y.loc[batch] = w.truth.loc[batch]
     without = within_country_evaluate(SPEC, w.X, w.incident, y, PLAN, n_boot=1000)
     with_ = within_country_evaluate(SPEC, w.X, y, y, PLAN, n_boot=1000)
-    noise = null_noise(SPEC, w.X, y, TARGET, len(batch), plan=PLAN, reference=with_)
+    noise = null_noise(SPEC, w.X, y, TARGET, len(batch), plan=PLAN, reference=with_, draws=5)
     e = own_country_effects(with_, without, y, w.incident, [TARGET], n_boot=1000, noise=noise)[
         TARGET
     ]

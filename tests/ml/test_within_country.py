@@ -109,7 +109,7 @@ def test_scores_evaluability_and_serving_thresholds() -> None:
     ir = res.countries["IR"]
     assert (
         ir.evaluable
-        and ir.n == 180
+        and ir.n == 120
         and ir.positives == int(w.incident[w.X["country"] == "IR"].sum())
     )
     assert ir.f1_ci[0] <= ir.f1 <= ir.f1_ci[1] and 0 <= ir.pr_auc <= 1

@@ -15,7 +15,7 @@ import pandas as pd
 
 from labelbench.domain.constants import FEATURES
 
-WORLD_COUNTRIES = ("OM", "KW", "AE", "SA", "IR", "RU", "KZ", "DE")
+WORLD_COUNTRIES = ("OM", "KW", "AE", "IR", "RU", "DE")
 TARGET = "OM"
 
 
@@ -39,7 +39,7 @@ class World:
         return self.X.index[(self.X["country"] == TARGET) & (self.incident == 0)]
 
 
-def signature_world(seed: int = 0, days: int = 180) -> World:
+def signature_world(seed: int = 0, days: int = 120) -> World:
     rng = np.random.default_rng(seed)
     frames = []
     start = np.datetime64("2026-01-01")
