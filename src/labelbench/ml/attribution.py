@@ -217,13 +217,15 @@ def null_noise(
     seed: int = 0,
     n_jobs: int = 1,
     reference: WithinCountryResult | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> float:
     """How far ``country``'s within-country F1 moves when ``k`` random labels are withheld.
 
     Each draw removes ``k`` of the country's labelled days (at random) from training and scores
     both models on all current labels ``y``; the result is the ``quantile`` of ``|delta|`` over
     the draws, at 0.5 and at the serving thresholds (the larger). ``reference`` is the
-    within-country result trained on ``y`` (computed when not given).
+    within-country result trained on ``y`` (computed when not given); ``cache`` shares fits
+    with the caller's other evaluations (see :func:`labelbench.ml.cv.run_folds`).
     """
     plan = plan or WithinPlan()
     one = replace(plan, countries=[country])
@@ -235,16 +237,14 @@ def null_noise(
     if len(ref) == 0 or k <= 0 or len(labelled) <= k:
         return 0.0
     rng = np.random.default_rng([seed, k, len(labelled)])
-    cache: dict[Any, Any] = {}
+    cache = {} if cache is None else cache
     deltas: list[float] = []
     yc = ref["y"].to_numpy()
     for _ in range(draws):
         drop = rng.choice(len(labelled), size=k, replace=False)
         y_null = y.copy()
         y_null.loc[labelled[drop]] = np.nan
-        res = within_country_evaluate(
-            spec, X, y_null, y, one, n_jobs=n_jobs, n_boot=0, pair_cache=cache
-        )
+        res = within_country_evaluate(spec, X, y_null, y, one, n_jobs=n_jobs, n_boot=0, cache=cache)
         alt = res.frame(y).reindex(ref.index)
         for rule in ("0.5", "serving"):
             at: At = rule  # type: ignore[assignment,unused-ignore]

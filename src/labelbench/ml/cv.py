@@ -18,6 +18,7 @@ process (tiny fits; keeps spies and memory simple).
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -199,6 +200,23 @@ def country_groups(
     return group
 
 
+def _digest(spec: PipelineSpec, data: Data) -> str:
+    """What every task of one call shares: the recipe, the features and the cluster routing."""
+    h = hashlib.sha1(json.dumps(spec.to_dict(), sort_keys=True).encode())
+    h.update(data.X.tobytes())
+    h.update(data.codes.tobytes())
+    return h.hexdigest()
+
+
+def _task_key(base: str, kind: str, data: Data, train: IntArray, test: IntArray) -> str:
+    h = hashlib.sha1(f"{base}:{kind}".encode())
+    h.update(train.tobytes())
+    h.update(data.y_train[train].tobytes())
+    h.update(b"|")
+    h.update(test.tobytes())
+    return h.hexdigest()
+
+
 def run_folds(
     spec: PipelineSpec,
     data: Data,
@@ -208,21 +226,22 @@ def run_folds(
     extra_calls: Sequence[Call] = (),
     n_jobs: int = 1,
     progress: ProgressFn | None = None,
-    pair_cache: dict[Any, Any] | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> tuple[dict[Hashable, FoldParts], dict[Any, Any], float]:
     """Fit every outer fold (sharing pair models) plus ``extra_calls``, in one joblib pool.
 
     ``universe`` marks the rows whose countries take part (labelled in training or evaluation):
     the pair-model groups are formed over their countries so they do not depend on which folds
     are asked for. Returns the parts by fold key, the extra calls' results by key and the CPU
-    seconds of all tasks. ``pair_cache`` (a dict the caller keeps) reuses pair models whose
-    training rows and labels are unchanged: refits that only change one country's labels (the
-    attribution null) then refit only their outer folds.
+    seconds of all tasks. ``cache`` (a dict the caller keeps across calls) reuses any pair model
+    or outer fold whose recipe, features, training rows, training labels and scored rows are all
+    unchanged: `retrain` evaluates candidate, production, each leave-one-batch-out model and the
+    attribution null on labels that differ in a few rows, so most of their fits are shared.
     """
     T = ~np.isnan(data.y_train)
     countries = data.countries
     calls: list[Call] = list(extra_calls)
-    cached: dict[Any, Any] = {}
+    planned: list[tuple[Any, Callable[..., Any], IntArray, IntArray]] = []
     group_of: dict[str, int] = {}
     row_group = np.zeros(len(countries), dtype=np.intp)
     n_groups = 0
@@ -241,18 +260,21 @@ def run_folds(
                     continue
                 excluded = (row_group == a) | (row_group == b)
                 train, target = np.flatnonzero(T & ~excluded), np.flatnonzero(T & excluded)
-                if pair_cache is not None:
-                    digest = hashlib.sha1(train.tobytes())
-                    digest.update(data.y_train[train].tobytes())
-                    digest.update(target.tobytes())
-                    ck = (a, b, digest.hexdigest())
-                    if ck in pair_cache:
-                        cached[("pair", a, b)] = pair_cache[ck]
-                        continue
-                    cached[("key", a, b)] = ck
-                calls.append((("pair", a, b), pair_task, (spec, data, train, target)))
+                planned.append((("pair", a, b), pair_task, train, target))
     for key, f in folds.items():
-        calls.append((("outer", key), outer_task, (spec, data, f.train, f.test)))
+        planned.append((("outer", key), outer_task, f.train, f.test))
+
+    hits: dict[Any, Any] = {}
+    misses: dict[Any, str] = {}
+    base = _digest(spec, data) if cache is not None else ""
+    for call_key, fn, train, test in planned:
+        if cache is not None:
+            ck = _task_key(base, fn.__name__, data, train, test)
+            if ck in cache:
+                hits[call_key] = cache[ck]
+                continue
+            misses[call_key] = ck
+        calls.append((call_key, fn, (spec, data, train, test)))
 
     total = len(calls) + (1 if spec.pipeline == "stacked" else 0)
     try:
@@ -261,10 +283,9 @@ def run_folds(
         raise
     except ValueError as exc:  # an engine refused the data (e.g. NaN features)
         raise ModelError(f"training failed: {exc}") from exc
-    for key in [k for k in cached if k[0] == "key"]:
-        assert pair_cache is not None
-        pair_cache[cached.pop(key)] = results[("pair", key[1], key[2])]
-    results.update(cached)
+    if cache is not None:
+        cache.update({ck: results[call_key] for call_key, ck in misses.items()})
+    results.update(hits)
 
     parts: dict[Hashable, FoldParts] = {}
     for key, f in folds.items():
@@ -292,7 +313,18 @@ def run_folds(
             Z = est.stack_inputs(PB[f.train, g], PH[f.train, g], codes[f.train], n_cl)
             Z_test = est.stack_inputs(fp.p_base, fp.p_head, codes[f.test], n_cl)
             y = data.y_train[f.train].astype(np.int64)
+            sk = ""
+            if cache is not None:
+                h = hashlib.sha1(f"{base}:stacker".encode())
+                for arr in (Z, y, Z_test):
+                    h.update(arr.tobytes())
+                sk = h.hexdigest()
+                if sk in cache:
+                    fp.p_stack = cache[sk]
+                    continue
             fp.p_stack = stacker_proba(spec, Z, y, Z_test)
+            if cache is not None:
+                cache[sk] = fp.p_stack
         if progress is not None:
             progress(done + 1, total)
     extra = {

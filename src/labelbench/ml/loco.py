@@ -28,7 +28,7 @@ from labelbench.errors import InputError
 from labelbench.ml import estimators as est
 from labelbench.ml.cv import Call, Data, OuterFold, ProgressFn, check_labels, run_folds, strat_task
 from labelbench.ml.estimators import PipelineSpec
-from labelbench.ml.metrics import binary_scores, bootstrap_f1_ci, num, week_blocks
+from labelbench.ml.metrics import binary_scores, bootstrap_f1_ci, num, roc_auc, week_blocks
 from labelbench.ml.thresholds import ServingThresholds, f1_optimal_threshold, shrunk_threshold
 
 if TYPE_CHECKING:
@@ -160,6 +160,7 @@ def loco_evaluate(
     stratified_folds: int = 5,
     min_country_samples: int = 2,
     within: WithinPlan | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> LocoResult:
     """Leave-one-country-out + stratified evaluation of ``spec`` (see the module docstring).
 
@@ -169,6 +170,7 @@ def loco_evaluate(
     see :mod:`labelbench.ml.parallel`) distributes them. ``stratified_folds=0`` skips the
     stratified split (attribution retrains do not need it). ``within`` adds the within-country
     evaluation of the plan's countries to the same pool (``X`` needs a ``day`` column).
+    ``cache`` reuses unchanged fits across calls (see :func:`labelbench.ml.cv.run_folds`).
     """
     started = time.perf_counter()
     main_cpu = time.process_time()
@@ -228,8 +230,9 @@ def loco_evaluate(
 
     phase_cpu = time.process_time()
     parts, extra, task_cpu = run_folds(
-        spec, data, T | E, folds, extra_calls=strat_calls, n_jobs=n_jobs, progress=progress
-    )
+        spec, data, T | E, folds, extra_calls=strat_calls, n_jobs=n_jobs, progress=progress,
+        cache=cache,
+    )  # fmt: skip
     main_cpu += time.process_time() - phase_cpu  # dispatching (or in-process tasks) not twice
 
     n = len(X)
@@ -367,7 +370,7 @@ def _country_metrics(
             f1=f1,
             precision=precision,
             recall=recall,
-            auc=float(roc_auc_score(y, p)) if 0 < n_pos < len(y) else float("nan"),
+            auc=roc_auc(y, p),
             ci_low=lo,
             ci_high=hi,
             small_n=is_small(len(y), n_pos, small_n),

@@ -48,6 +48,23 @@ def binary_scores(y: NDArray[Any], pred: NDArray[Any]) -> tuple[float, float, fl
     return f1, precision, recall
 
 
+def roc_auc(y: NDArray[Any], p: NDArray[Any]) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) identity, ties averaged; NaN without both classes.
+
+    Same value as ``sklearn.metrics.roc_auc_score`` for binary labels, without its ~20 ms of
+    input validation per call (LOCO scores ~130 countries per evaluation).
+    """
+    from scipy.stats import rankdata
+
+    yt = np.asarray(y, dtype=bool)
+    n1 = int(yt.sum())
+    n0 = len(yt) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = rankdata(np.asarray(p, dtype=np.float64))
+    return float((ranks[yt].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def pr_auc(y: NDArray[Any], p: NDArray[Any]) -> float:
     """Average precision (area under the precision-recall curve); NaN without both classes."""
     yt = np.asarray(y, dtype=bool)

@@ -342,7 +342,7 @@ def within_country_evaluate(
     seed: int = 0,
     global_threshold: float = 0.5,
     progress: ProgressFn | None = None,
-    pair_cache: dict[Any, Any] | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> WithinCountryResult:
     """Within-country evaluation alone (``loco_evaluate(..., within=plan)`` shares pair models).
 
@@ -361,7 +361,7 @@ def within_country_evaluate(
     wf = plan.folds(countries, days, ytr, yev)
     data = Data(Xf, countries, est.cluster_codes(countries, spec.clusters), ytr)
     parts, _, _ = run_folds(
-        spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress, pair_cache=pair_cache
+        spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress, cache=cache
     )
     result = plan.assemble(
         wf, parts, X.index, countries, days, yev, spec,

@@ -273,10 +273,13 @@ def retrain(
         small_n=t.small_n,
     )
 
+    # Candidate, production, leave-one-batch-out and null refits differ in a few labels: fits
+    # whose training rows and labels did not change are computed once (ml.cv.run_folds).
+    cache: dict[str, Any] = {}
     with parallel_backend_for(dask_scheduler):
         candidate = loco_evaluate(
             spec, X, y, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
-            seed=t.random_state, progress=stage("candidate LOCO"), within=plan,
+            seed=t.random_state, progress=stage("candidate LOCO"), within=plan, cache=cache,
         )  # fmt: skip
         production: LocoResult | None = None
         y_prod_series = y_series
@@ -291,6 +294,7 @@ def retrain(
             production = loco_evaluate(
                 prod_spec, X, y_prod, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
                 seed=t.random_state, progress=stage("production LOCO"), within=plan,
+                cache=cache,
             )  # fmt: skip
         comparison = compare(production, candidate, n_boot=t.n_boot, seed=t.random_state)
         within_frames = None
@@ -312,11 +316,11 @@ def retrain(
             result = loco_evaluate(
                 spec, X, y_without, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
                 seed=t.random_state, progress=stage(f"batch {batch_id} ({k}/{len(attributed)})"),
-                stratified_folds=0, within=replace(plan, countries=own),
+                stratified_folds=0, within=replace(plan, countries=own), cache=cache,
             )  # fmt: skip
             noise = {
                 c: null_noise(spec, X, y_series, c, n_c, plan=plan, reference=candidate.within,
-                              seed=t.random_state, n_jobs=n_jobs)
+                              seed=t.random_state, n_jobs=n_jobs, cache=cache)
                 for c, n_c in _labels_per_country(events, batch_id, sample_country).items()
             }  # fmt: skip
             effects.append(
