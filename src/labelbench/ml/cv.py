@@ -247,7 +247,8 @@ def run_folds(
     n_groups = 0
     if spec.pipeline == "stacked":
         all_c = sorted(set(countries[universe]))
-        sizes = {c: int((T & (countries == c)).sum()) for c in all_c}
+        # Sized by participating rows, not labelled ones: groups stay put when labels change.
+        sizes = {c: int((universe & (countries == c)).sum()) for c in all_c}
         n_groups = min(2 * spec.inner_folds, len(all_c))
         group_of = country_groups(all_c, sizes, n_groups)
         row_group = np.fromiter(
@@ -259,7 +260,10 @@ def run_folds(
                 if a not in needed and b not in needed:
                     continue
                 excluded = (row_group == a) | (row_group == b)
-                train, target = np.flatnonzero(T & ~excluded), np.flatnonzero(T & excluded)
+                # Targets: every participating row of the two groups, labelled or not, so the
+                # task (and its cache key) does not change when labels inside them do.
+                train = np.flatnonzero(T & ~excluded)
+                target = np.flatnonzero(universe & excluded)
                 planned.append((("pair", a, b), pair_task, train, target))
     for key, f in folds.items():
         planned.append((("outer", key), outer_task, f.train, f.test))

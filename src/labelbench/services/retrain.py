@@ -174,6 +174,10 @@ def candidate_spec(ws: Workspace, pipeline: str | None, engine: str | None) -> P
     t = ws.settings.training
     with ws.transaction(readonly=True) as session:
         clusters = effective_clusters(session, ws.settings)
+    # Sorted by name, as a saved manifest (written with sorted keys) gives them back: cluster
+    # order seeds the heads' anchors, so production re-evaluated from its manifest and a fresh
+    # candidate on the same labels are then the same recipe (and share their fits).
+    clusters = dict(sorted(clusters.items()))
     return PipelineSpec(
         pipeline=pipeline or t.pipeline,
         engine=engine or t.engine,
