@@ -181,7 +181,8 @@ def bench_retrain(scale: int) -> dict[str, Any]:
     print(
         f"scale {scale}: baseline retrain {b_wall:.1f}s wall / {b_cpu:.1f}s CPU; "
         f"{labelled.strip()}; retrain with within-country + attribution of that batch "
-        f"{wall:.1f}s wall / {cpu:.1f}s CPU (load avg {load_before[0]:.1f} before, {load_after[0]:.1f} after)",
+        f"{wall:.1f}s wall / {cpu:.1f}s CPU "
+        f"(load avg {load_before[0]:.1f} before, {load_after[0]:.1f} after)",
         flush=True,
     )
     print(f"  OM own-country effect: {om}", flush=True)
