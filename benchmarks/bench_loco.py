@@ -9,6 +9,14 @@ Usage::
 
     python benchmarks/bench_loco.py --scales 1            # demo world
     python benchmarks/bench_loco.py --synthetic --scales 1 --naive-folds 10
+    python benchmarks/bench_loco.py --retrain --scales 1 10   # the whole `retrain` command
+
+``--retrain`` times what an ML engineer runs: on a fresh demo database (SQLite, temp dir) a
+baseline ``retrain``, then one oracle batch (OM's hidden true positives, through the labelling
+service: ``label_hidden_positives.py``), then ``retrain --pipeline stacked --engine fast``
+with within-country evaluation (candidate and production) and attribution of that batch
+(LOCO + within-country + the null). Wall and CPU seconds (the process tree, as reaped) and the
+load average before and after, since the machine may be shared.
 
 Writes nothing except a JSON copy of the table under benchmarks/results/ (git-ignored).
 """
@@ -121,6 +129,66 @@ def table_cells(r: dict[str, Any], suffix: str = "_s") -> list[str]:
     ]
 
 
+def _run(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds (this process's reaped children) of one command, and its stdout."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout
+
+
+def bench_retrain(scale: int) -> dict[str, Any]:
+    """Baseline retrain, one OM oracle batch, then the timed stacked/fast retrain."""
+    import sys
+    import tempfile
+
+    bin_dir = Path(sys.executable).parent
+    cli = str(bin_dir / "labelbench")
+    with tempfile.TemporaryDirectory(prefix="bench_retrain_") as tmp:
+        work = Path(tmp)
+        url = f"sqlite:///{work / 'x.db'}"
+        base = [cli, "--database-url", url]
+        _run([*base, "demo", "--scale", str(scale)], work)
+        fast = ["retrain", "--pipeline", "stacked", "--engine", "fast", "--json"]
+        b_wall, b_cpu, _ = _run([*base, *fast, "--batches", "0"], work)
+        script = str(Path(__file__).resolve().parent / "label_hidden_positives.py")
+        _, _, labelled = _run(
+            [sys.executable, script, "--database-url", url, "--country", "OM"], work
+        )
+        load_before = os.getloadavg()
+        wall, cpu, out = _run([*base, *fast, "--batches", "1"], work)
+        load_after = os.getloadavg()
+    data = json.loads(out)
+    om = (data["batches"][0]["own_countries"] if data["batches"] else {}).get("OM", {})
+    row = {
+        "scale": scale,
+        "baseline_wall_s": b_wall,
+        "baseline_cpu_s": b_cpu,
+        "retrain_wall_s": wall,
+        "retrain_cpu_s": cpu,
+        "load_before": load_before,
+        "load_after": load_after,
+        "labelled": labelled.strip(),
+        "om": om,
+        "transfer": data["batches"][0]["transfer"] if data["batches"] else None,
+    }
+    print(
+        f"scale {scale}: baseline retrain {b_wall:.1f}s wall / {b_cpu:.1f}s CPU; "
+        f"{labelled.strip()}; retrain with within-country + attribution of that batch "
+        f"{wall:.1f}s wall / {cpu:.1f}s CPU "
+        f"(load avg {load_before[0]:.1f} before, {load_after[0]:.1f} after)",
+        flush=True,
+    )
+    print(f"  OM own-country effect: {om}", flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -137,7 +205,17 @@ def main() -> None:
     parser.add_argument("--skip-exact", action="store_true")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument(
+        "--retrain", action="store_true", help="time the whole `retrain` command instead"
+    )
     args = parser.parse_args()
+    if args.retrain:
+        rows_r = [bench_retrain(scale) for scale in args.scales]
+        RESULTS_DIR.mkdir(exist_ok=True)
+        out = RESULTS_DIR / f"bench_retrain_{time.strftime('%Y%m%d_%H%M%S')}.json"
+        out.write_text(json.dumps({"cpus": os.cpu_count(), "rows": rows_r}, indent=2))
+        print(f"\nwrote {out}")
+        return
 
     rows = []
     for scale in args.scales:

@@ -46,6 +46,8 @@ def test_first_retrain_promotes_the_baseline(ws) -> None:  # type: ignore[no-unt
     report = retrain(ws, actor="ml")
     data = report.to_dict()
     assert report.promoted and report.production is None and "baseline" in report.promotion_reason
+    assert "regardless of the gates" in report.promotion_reason
+    assert data["same_data_as_production"] is False
     assert data["production"] is None and data["candidate"]["loco_countries"] >= 6
     per = data["candidate"]["per_country"]["OM"]
     assert set(per) >= {"f1", "n", "positives", "ci_low", "ci_high", "small_n"}
@@ -76,6 +78,22 @@ def test_second_retrain_compares_attributes_and_gates(ws) -> None:  # type: igno
     effect = data["batches"][0]
     assert effect["labels"] == 4 and effect["countries"] == ["OM"]
     assert effect["ci_low"] <= effect["delta_loco_median_f1"] <= effect["ci_high"]
+    # Own country: within-country, with a verdict; transfer: LOCO median over the others.
+    own = effect["own_countries"]["OM"]
+    assert set(own) >= {"delta", "ci_low", "ci_high", "verdict"}
+    assert own["verdict"] in ("helped", "no detectable change", "hurt")
+    transfer = effect["transfer"]
+    assert set(transfer) >= {"delta_loco_median_f1", "ci_low", "ci_high", "verdict"}
+    within = data["within_country"]
+    for side in ("candidate", "production"):
+        om = within[side]["OM"]
+        assert set(om) >= {"f1", "f1_ci", "pr_auc", "n", "positives", "evaluable"}
+    assert within["candidate"]["OM"]["positives"] == within["production"]["OM"]["positives"]
+    assert within["production_at_its_labels"]["OM"]["positives"] <= om["positives"]
+    # Every pre-existing key is still there; gates come at 0.5 and (advisory) at serving.
+    assert {"deltas", "gates", "batches", "candidate", "production"} <= set(data)
+    assert any(g["advisory"] and g["name"].endswith("@serving") for g in data["gates"])
+    assert "to promote anyway: labelbench models promote" in second.promotion_reason
     gates = {g["name"]: g for g in data["gates"]}
     assert gates["loco_median_f1"]["threshold"] == 0.85
     assert gates["watch_list_improved"]["passed"] is False  # the tiny world has 2 watch countries
@@ -139,3 +157,10 @@ def test_ensure_baseline_trains_once(ws) -> None:  # type: ignore[no-untyped-def
     again = ensure_baseline(ws)
     assert again is not None and again.run_id == predictor.run_id
     assert len(list_runs(ws)) == 1
+
+
+def test_retrain_on_identical_data_says_nothing_changed(ws) -> None:  # type: ignore[no-untyped-def]
+    retrain(ws, actor="ml", max_attributed_batches=0)
+    again = retrain(ws, actor="ml", max_attributed_batches=0)
+    assert again.same_data_as_production and again.to_dict()["same_data_as_production"]
+    assert "nothing changed" in (Path(again.bundle_dir) / "report.md").read_text()

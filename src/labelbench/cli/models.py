@@ -45,15 +45,25 @@ def retrain(
             "mlflow extra) [default: the mlflow_tracking_uri setting].",
         ),
     ] = None,
+    within: Annotated[
+        str | None,
+        typer.Option(
+            help="Also evaluate these countries within-country (comma-separated, or `all`); "
+            "the watch list, priority targets and labelled countries always are."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train a candidate on the current labels and measure it against production.
 
-    Evaluates both recipes leave-one-country-out on the same folds and labels, prints the
-    side-by-side table (watch list and high-impact countries with 95% intervals; small-n
-    countries flagged), applies the promotion gates, attributes the change to each labelling
-    batch since production, and promotes only if the gates pass (the first model is promoted as
-    the baseline). Writes report.md and metrics.json next to the bundle in models/<run>/.
+    Evaluates both recipes leave-one-country-out (transfer to unseen countries) and
+    within-country (each country's own unseen days, its other labelled days in training) on the
+    same folds and labels, prints the side-by-side tables (95% intervals over calendar weeks;
+    small-n countries flagged), applies the promotion gates, attributes the change to each
+    labelling batch since production (model, transfer and measurement value per labelled
+    country), and promotes only if the gates pass. The very first model is promoted as the
+    baseline regardless of the gates. Writes report.md and metrics.json next to the bundle, in
+    the folder RUN_ID under the models directory (default ./models).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -83,9 +93,11 @@ def retrain(
             dask_scheduler=dask_scheduler,
             promote=not no_promote,
             max_attributed_batches=batches,
+            within_countries=[c.strip().upper() if c.strip().lower() != "all" else "all"
+                              for c in within.split(",") if c.strip()] if within else None,
             progress=progress,
             mlflow_tracking_uri=mlflow_tracking_uri,
-        )
+        )  # fmt: skip
     data = report.to_dict()
     if as_json:
         typer.echo(json.dumps(data))
@@ -94,7 +106,14 @@ def retrain(
         verdict = (
             "[green]promoted to production[/]" if report.promoted else "[yellow]not promoted[/]"
         )
+        if report.production is None and report.promoted and not report.gates_passed:
+            verdict = "[green]promoted to production as the baseline[/] (gates do not apply)"
         st.out.print(f"run {report.run_id}: {verdict} ({report.promotion_reason})")
+        if report.same_data_as_production:
+            st.out.print(
+                "nothing changed: same labels and features as production "
+                f"({report.production_run_id}); label more before retraining"
+            )
         st.out.print(f"report: {report.bundle_dir / 'report.md'}")
     if strict and not report.gates_passed and report.production is not None:
         from labelbench.errors import GatesFailedError

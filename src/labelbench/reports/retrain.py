@@ -11,6 +11,12 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
+
+SAME_DATA = (
+    "The candidate was trained on exactly the labels and features production was trained on: "
+    "nothing changed since production."
+)
 
 HEADLINE = (
     ("LOCO median F1", "loco_median_f1"),
@@ -31,6 +37,109 @@ def _f(x: Any, digits: int = 4) -> str:
 
 def _pp(x: Any) -> str:
     return "-" if x is None else f"{x * 100:+.1f}pp"
+
+
+def _estimable(lo: Any, hi: Any) -> bool:
+    return lo is not None and hi is not None and hi > lo
+
+
+def score_ci(f1: Any, lo: Any, hi: Any) -> str:
+    """``0.750 [0.44, 0.95]``; a collapsed or missing interval says "not estimable"."""
+    if f1 is None:
+        return "-"
+    if not _estimable(lo, hi):
+        return f"{f1:.3f} [not estimable]"
+    return f"{f1:.3f} [{lo:.2f}, {hi:.2f}]"
+
+
+def signed_ci(delta: Any, lo: Any, hi: Any) -> str:
+    """``+0.12 [0.04, 0.20]``; identical decisions and collapsed intervals say so."""
+    if delta is None:
+        return "-"
+    if not _estimable(lo, hi):
+        if delta == 0 and lo == 0 and hi == 0:
+            return "+0.00 (no decision changed)"
+        return f"{delta:+.2f} [not estimable]"
+    return f"{delta:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+
+def _width(ci: Any) -> str:
+    if not ci or not _estimable(ci[0], ci[1]):
+        return "not estimable"
+    return f"{ci[1] - ci[0]:.2f}"
+
+
+def labelled_country_values(data: dict[str, Any]) -> list[str]:
+    """The three kinds of value of each labelling batch, one plain line per labelled country.
+
+    Model value (the country's own unseen days, its other labelled days in training), transfer
+    (LOCO median F1 over the other countries) and measurement value (the width of the country's
+    own F1 interval before -> after the batch). Input: ``retrain --json`` (its ``batches``).
+    Reusable by the weekly and batch reports.
+    """
+    lines: list[str] = []
+    for b in data.get("batches", []):
+        lines.append(
+            f"Batch {b['batch_id']} ({b['analyst']}, {b['labels']} labels in "
+            f"{', '.join(b['countries']) or 'no country'}):"
+        )
+        for c in b["countries"]:
+            e = b.get("own_countries", {}).get(c)
+            if e is None or not e.get("evaluable"):
+                why = "not evaluated" if e is None else e.get("reason") or "not evaluable"
+                lines.append(f"  {c}: model value on unseen {c} days not measurable ({why})")
+                continue
+            before = e.get("f1_ci_width_before")
+            after = e.get("f1_ci_width_after")
+            width = (
+                f"{'not estimable' if before is None else f'{before:.2f}'} -> "
+                f"{'not estimable' if after is None else f'{after:.2f}'}"
+            )
+            lines.append(
+                f"  {c}: model {signed_ci(e['delta'], e['ci_low'], e['ci_high'])} on unseen {c} "
+                f"days at 0.5 ({e['verdict']}), "
+                f"{signed_ci(e['delta_serving'], e['ci_low_serving'], e['ci_high_serving'])} at "
+                f"the serving threshold ({e['verdict_serving']}); F1 interval width {width} "
+                f"({e.get('positives_before', '?')} -> {e['positives']} positives to score on)"
+            )
+        t = b.get("transfer") or {}
+        if t.get("delta_loco_median_f1") is not None:
+            lines.append(
+                f"  transfer: LOCO median F1 over {t.get('countries', '?')} other countries "
+                f"{signed_ci(t['delta_loco_median_f1'], t['ci_low'], t['ci_high'])} "
+                f"({t.get('verdict', '-')})"
+            )
+    return lines
+
+
+def within_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
+    """(country, n, pos, production F1 [CI], candidate F1 [CI], at serving, PR-AUC, note) rows."""
+    wc = data.get("within_country") or {}
+    cand = wc.get("candidate") or {}
+    prod = wc.get("production") or {}
+    rows: list[tuple[str, ...]] = []
+    for c in sorted(cand):
+        m = cand[c]
+        if not m["evaluable"]:
+            rows.append((c, str(m["n"]), str(m["positives"]), "-", "-", "-", "-",
+                         f"not evaluable: {m['reason']}"))  # fmt: skip
+            continue
+        p = prod.get(c)
+        p_cell = score_ci(p["f1"], *p["f1_ci"]) if p and p["evaluable"] else "-"
+        note = "small n (few positives)" if m["small_n"] else ""
+        rows.append(
+            (
+                c,
+                str(m["n"]),
+                str(m["positives"]),
+                p_cell,
+                score_ci(m["f1"], *m["f1_ci"]),
+                score_ci(m["f1_serving"], *m["f1_serving_ci"]),
+                _f(m["pr_auc"], 3),
+                note,
+            )
+        )
+    return rows
 
 
 def headline_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -62,8 +171,8 @@ def country_rows(data: dict[str, Any], countries: Sequence[str]) -> list[tuple[s
             continue
         d = deltas.get(c)
         p = prod.get(c)
-        ci = f"{_f(m['f1'], 3)} [{_f(m['ci_low'], 2)}, {_f(m['ci_high'], 2)}]"
-        delta = "-" if d is None else f"{_pp(d['delta'])} [{_pp(d['ci_low'])}, {_pp(d['ci_high'])}]"
+        ci = score_ci(m["f1"], m["ci_low"], m["ci_high"])
+        delta = "-" if d is None else signed_ci(d["delta"], d["ci_low"], d["ci_high"])
         status = "-" if d is None else d["status"]
         if m["small_n"]:
             status += " (small n)"
@@ -81,6 +190,8 @@ def render_markdown(
     out = [f"# Retrain {data['run_id']}", ""]
     verdict = "PROMOTED to production" if data["promoted"] else "NOT promoted"
     out += [f"**Decision: {verdict}** ({data['promotion_reason']}).", ""]
+    if data.get("same_data_as_production"):
+        out += [SAME_DATA, ""]
     out += [
         f"Pipeline `{cand['pipeline']}`, engine `{cand['engine']}`; "
         f"{data['training_samples']:,} training samples ({data['excluded_samples']:,} excluded: "
@@ -100,7 +211,7 @@ def render_markdown(
     out += ["", "## Promotion gates", "", "| Gate | Value | Threshold | Result | Detail |"]
     out += ["|---|---|---|---|---|"]
     for g in data["gates"]:
-        result = {True: "PASS", False: "FAIL", None: "n/a"}[g["passed"]]
+        result = _gate_word(g)
         out.append(
             f"| {g['name']} | {_f(g['value'])} | {_f(g['threshold'])} | {result} | {g['detail']} |"
         )
@@ -110,7 +221,20 @@ def render_markdown(
                 "Delta [95% CI] | Status |", "|---|---|---|---|---|---|---|"]  # fmt: skip
         out += ["| " + " | ".join(row) + " |" for row in country_rows(data, countries)]
     out += ["", "Deltas inside their interval are reported as within noise, never as regressions;",
-            "countries with n below the small-n flag are marked.", ""]  # fmt: skip
+            "countries with few rows or few positives are marked small n; intervals resample",
+            "calendar weeks; a collapsed interval is reported as not estimable.", ""]  # fmt: skip
+    w_rows = within_rows(data)
+    if w_rows:
+        out += ["## Within-country (the country's own unseen days, its other days in training)",
+                "", "| Country | n | Positives | Production F1 [95% CI] | Candidate F1 [95% CI] | "
+                "Candidate at serving threshold | PR-AUC | Note |",
+                "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        out += ["| " + " | ".join(row) + " |" for row in w_rows]
+        out.append("")
+    values = labelled_country_values(data)
+    if values:
+        out += ["## What each batch was worth (model, transfer, measurement)", "", "```", *values,
+                "```", ""]  # fmt: skip
     out += ["## Labelling batches since production", ""]
     if not data["batches"]:
         out.append("No labelling batch to attribute.")
@@ -152,8 +276,12 @@ def rich_report(
         head.add_row(metric, prod, cand, delta)
     gates = Table("gate", "value", "threshold", "result", "detail", title="promotion gates")
     for g in data["gates"]:
-        style = {True: "[green]PASS[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[g["passed"]]
-        gates.add_row(g["name"], _f(g["value"]), _f(g["threshold"]), style, g["detail"])
+        style = {True: "green", False: "red", None: "dim"}[g["passed"]]
+        word = _gate_word(g)
+        if data.get("production") is None and g["passed"] is False:
+            word += " (baseline promoted regardless)"
+        gates.add_row(g["name"], _f(g["value"]), _f(g["threshold"]), f"[{style}]{word}[/]",
+                      g["detail"])  # fmt: skip
     tables: list[Any] = [head, gates]
     for title, countries in (("watch list", watch_list), ("high-impact", high_impact)):
         t = Table("country", "n", "pos", "prod F1", "cand F1 [CI]", "delta [CI]", "status",
@@ -170,4 +298,21 @@ def rich_report(
                 str(x["batch_id"]), x["analyst"], str(x["labels"]), ", ".join(x["countries"]), moved
             )
         tables.append(b)
+    w_rows = within_rows(data)
+    if w_rows:
+        w = Table("country", "n", "pos", "prod F1 [CI]", "cand F1 [CI]", "cand @serving [CI]",
+                  "PR-AUC", "note", title="within-country (own unseen days)")  # fmt: skip
+        for cells in w_rows:
+            w.add_row(*cells)
+        tables.append(w)
+    values = labelled_country_values(data)
+    if values:
+        tables.append(Text("\n".join(values)))
+    if data.get("same_data_as_production"):
+        tables.append(Text(SAME_DATA))
     return Group(*tables)
+
+
+def _gate_word(g: dict[str, Any]) -> str:
+    word = {True: "PASS", False: "FAIL", None: "n/a"}[g["passed"]]
+    return f"{word} (advisory)" if g.get("advisory") else word

@@ -4,9 +4,12 @@
    decisions; unsure, skip and disputed samples excluded).
 2. Evaluate the candidate recipe and the production recipe (trained on the labels production
    was trained on: the label log up to its watermark) leave-one-country-out on the same folds and
-   scored on the same current labels, so the difference is what the new labels did.
-3. Compare per country with paired bootstrap intervals, apply the promotion gates.
-4. Attribute the change to each labelling batch since production (leave-one-batch-out retrains).
+   scored on the same current labels, so the difference is what the new labels did; in the same
+   pool, within-country (blocked over time, the country's other days in training) for the watch
+   list, the priority targets and every country a batch since production labelled.
+3. Compare per country with paired week-bootstrap intervals, apply the promotion gates.
+4. Attribute the change to each labelling batch since production (leave-one-batch-out retrains):
+   within-country for the batch's own countries, LOCO median F1 for transfer to the others.
 5. Fit the candidate on all labels, save bundle + manifest + OOF predictions + Markdown report +
    metrics JSON under ``models/<run_id>/``, record the run, and promote it if the gates pass (the
    very first model is promoted as the baseline).
@@ -19,7 +22,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +33,21 @@ from threadpoolctl import threadpool_limits
 
 from labelbench.db import queries
 from labelbench.db.models import LabelBatch, ModelRun
-from labelbench.domain.constants import FEATURES
+from labelbench.domain.constants import FEATURES, PRIORITY_TARGETS
 from labelbench.domain.labels import LabelEvent, standing_decisions
 from labelbench.errors import InputError
-from labelbench.ml.attribution import median_f1_delta
+from labelbench.ml.attribution import (
+    OwnCountryEffect,
+    median_f1_delta,
+    null_noise,
+    own_country_effects,
+)
+from labelbench.ml.comparison import Comparison, compare
 from labelbench.ml.estimators import PipelineSpec, make_model
-from labelbench.ml.evaluation import Comparison, LocoResult, compare, loco_evaluate
 from labelbench.ml.gates import GatePolicy, GateResult, evaluate_gates, gates_passed
+from labelbench.ml.loco import LocoResult, loco_evaluate
 from labelbench.ml.parallel import parallel_backend_for
+from labelbench.ml.within_country import WithinMetrics, WithinPlan
 from labelbench.services.labels import training_frame
 from labelbench.services.model_store import MANIFEST_KEY, ModelStore, save_run
 from labelbench.services.predict import Predictor
@@ -61,6 +71,8 @@ class BatchEffect:
     ci_low: float
     ci_high: float
     country_deltas: dict[str, dict[str, Any]]
+    own_countries: dict[str, OwnCountryEffect] = field(default_factory=dict)
+    transfer: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +95,11 @@ class RetrainReport:
     n_excluded: int
     watch_list: list[str] = field(default_factory=list)
     high_impact: list[str] = field(default_factory=list)
+    #: Within-country scores on the current labels; production's also on the labels it had.
+    within_candidate: dict[str, WithinMetrics] = field(default_factory=dict)
+    within_production: dict[str, WithinMetrics] = field(default_factory=dict)
+    within_production_own_labels: dict[str, WithinMetrics] = field(default_factory=dict)
+    same_data_as_production: bool = False
 
     @property
     def gates_passed(self) -> bool:
@@ -109,9 +126,19 @@ class RetrainReport:
                     "ci_low": _num(b.ci_low),
                     "ci_high": _num(b.ci_high),
                     "country_deltas": b.country_deltas,
+                    "own_countries": {c: e.to_dict() for c, e in b.own_countries.items()},
+                    "transfer": b.transfer,
                 }
                 for b in self.batches
             ],
+            "within_country": {
+                "candidate": _within(self.within_candidate),
+                "production": _within(self.within_production) if self.production else None,
+                "production_at_its_labels": (
+                    _within(self.within_production_own_labels) if self.production else None
+                ),
+            },
+            "same_data_as_production": self.same_data_as_production,
             "batches_not_attributed": self.batches_not_attributed,
             "bundle_dir": str(self.bundle_dir),
             "label_batches": self.label_batches,
@@ -122,6 +149,10 @@ class RetrainReport:
 
 def _num(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
+
+
+def _within(scores: dict[str, WithinMetrics]) -> dict[str, Any]:
+    return {c: m.to_dict() for c, m in sorted(scores.items())}
 
 
 def _summary(result: LocoResult) -> dict[str, Any]:
@@ -142,6 +173,10 @@ def candidate_spec(ws: Workspace, pipeline: str | None, engine: str | None) -> P
     t = ws.settings.training
     with ws.transaction(readonly=True) as session:
         clusters = effective_clusters(session, ws.settings)
+    # Sorted by name, as a saved manifest (written with sorted keys) gives them back: cluster
+    # order seeds the heads' anchors, so production re-evaluated from its manifest and a fresh
+    # candidate on the same labels are then the same recipe (and share their fits).
+    clusters = dict(sorted(clusters.items()))
     return PipelineSpec(
         pipeline=pipeline or t.pipeline,
         engine=engine or t.engine,
@@ -186,10 +221,16 @@ def retrain(
     dask_scheduler: str | None = None,
     promote: bool = True,
     max_attributed_batches: int = 5,
+    within_countries: list[str] | None = None,
     progress: StageProgress | None = None,
     mlflow_tracking_uri: str | None = None,
 ) -> RetrainReport:
-    """Train, evaluate against production, gate, attribute, save and (maybe) promote."""
+    """Train, evaluate against production, gate, attribute, save and (maybe) promote.
+
+    ``within_countries``: countries to evaluate within-country besides the default scope (watch
+    list, priority targets, countries labelled since production); ``["all"]`` evaluates every
+    country with enough labels of both classes.
+    """
     settings = ws.settings
     say = progress or (lambda _stage, _done, _total: None)
     spec = candidate_spec(ws, pipeline, engine)
@@ -214,36 +255,59 @@ def retrain(
     included_batches = sorted(
         {e.batch_id for e in events if e.batch_id is not None and e.batch_id in batch_rows}
     )
-    X = frame[[*FEATURES, "country"]].set_index(frame["id"].astype(int))
+    X = frame[[*FEATURES, "country", "day"]].set_index(frame["id"].astype(int))
     y = frame["label"].to_numpy(dtype=float)
+    y_series = pd.Series(y, index=X.index)
 
     def stage(name: str) -> Callable[[int, int], None]:
         return lambda done, total: say(name, done, total)
 
+    production_batches: set[int] = set()
+    prod_manifest: dict[str, Any] = {}
+    if production_run is not None:
+        prod_manifest = verify_bundle(ws, production_run).manifest
+        production_batches = set(prod_manifest.get("label_batches", []))
+    new_batches = [b for b in included_batches if b not in production_batches]
+    sample_country = dict(zip(frame["id"].astype(int), frame["country"], strict=True))
+    batch_countries = _batch_countries(events, new_batches, sample_country)
+    plan = WithinPlan(
+        countries=_within_scope(settings.watch_list, batch_countries, within_countries),
+        shrinkage_k=float(t.small_n),
+        small_n=t.small_n,
+    )
+
+    # Candidate, production, leave-one-batch-out and null refits differ in a few labels: fits
+    # whose training rows and labels did not change are computed once (ml.cv.run_folds).
+    cache: dict[str, Any] = {}
     with parallel_backend_for(dask_scheduler):
         candidate = loco_evaluate(
             spec, X, y, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
-            seed=t.random_state, progress=stage("candidate LOCO"),
+            seed=t.random_state, progress=stage("candidate LOCO"), within=plan, cache=cache,
         )  # fmt: skip
         production: LocoResult | None = None
-        production_batches: set[int] = set()
+        y_prod_series = y_series
         if production_run is not None:
-            manifest = verify_bundle(ws, production_run).manifest
-            prod_spec = PipelineSpec.from_dict(manifest["pipeline_spec"])
-            production_batches = set(manifest.get("label_batches", []))
+            prod_spec = PipelineSpec.from_dict(prod_manifest["pipeline_spec"])
             with ws.transaction(readonly=True) as session:
                 prod_frame = training_frame(
-                    session, label_watermark=int(manifest.get("label_watermark", 0))
+                    session, label_watermark=int(prod_manifest.get("label_watermark", 0))
                 )
             y_prod = prod_frame.set_index("id").loc[X.index, "label"].to_numpy(dtype=float)
+            y_prod_series = pd.Series(y_prod, index=X.index)
             production = loco_evaluate(
                 prod_spec, X, y_prod, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
-                seed=t.random_state, progress=stage("production LOCO"),
+                seed=t.random_state, progress=stage("production LOCO"), within=plan,
+                cache=cache,
             )  # fmt: skip
         comparison = compare(production, candidate, n_boot=t.n_boot, seed=t.random_state)
-        gates = evaluate_gates(comparison, _policy(ws))
+        within_frames = None
+        if production is not None and production.within and candidate.within:
+            within_frames = (production.within.frame(y_series), candidate.within.frame(y_series))
+        gates = evaluate_gates(
+            comparison, _policy(ws), within_frames=within_frames, n_boot=t.n_boot,
+            seed=t.random_state,
+        )  # fmt: skip
 
-        new_batches = [b for b in included_batches if b not in production_batches]
         attributed = new_batches[-max_attributed_batches:] if max_attributed_batches > 0 else []
         not_attributed = [b for b in new_batches if b not in attributed]
         effects: list[BatchEffect] = []
@@ -251,12 +315,22 @@ def retrain(
             with ws.transaction(readonly=True) as session:
                 without = training_frame(session, exclude_batches={batch_id})
             y_without = without["label"].to_numpy(dtype=float)
+            own = batch_countries.get(batch_id, [])
             result = loco_evaluate(
                 spec, X, y_without, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
                 seed=t.random_state, progress=stage(f"batch {batch_id} ({k}/{len(attributed)})"),
+                stratified_folds=0, within=replace(plan, countries=own), cache=cache,
             )  # fmt: skip
-            effects.append(_batch_effect(batch_id, batch_rows[batch_id], events, frame, result,
-                                         candidate, t.n_boot, t.random_state))  # fmt: skip
+            noise = {
+                c: null_noise(spec, X, y_series, c, n_c, plan=plan, reference=candidate.within,
+                              seed=t.random_state, n_jobs=n_jobs, cache=cache)
+                for c, n_c in _labels_per_country(events, batch_id, sample_country).items()
+            }  # fmt: skip
+            effects.append(
+                _batch_effect(batch_id, batch_rows[batch_id], events, frame, result, candidate,
+                              y_series, pd.Series(y_without, index=X.index), t.n_boot,
+                              t.random_state, noise)
+            )  # fmt: skip
 
     say("final fit", 0, 1)
     train_rows = ~np.isnan(y)
@@ -270,13 +344,27 @@ def retrain(
     store = ModelStore.for_settings(settings)
     bundle_dir = store.run_dir(run_id)
     passed = gates_passed(gates)
+    fingerprint = _data_fingerprint(frame)
+    same_data = production_run is not None and production_run.data_fingerprint == fingerprint
     if production_run is None:
-        will_promote, reason = promote, "baseline: there was no production model"
+        will_promote, reason = (
+            promote,
+            (
+                "baseline: there was no production model, so the first model is promoted "
+                "regardless of the gates"
+            ),
+        )
     elif passed:
         will_promote, reason = promote, "all promotion gates passed"
     else:
-        failed = ", ".join(g.name for g in gates if g.passed is False)
-        will_promote, reason = False, f"gates failed: {failed}"
+        failed = ", ".join(g.name for g in gates if g.passed is False and not g.advisory)
+        will_promote, reason = (
+            False,
+            (
+                f"gates failed: {failed}; to promote anyway: labelbench models promote {run_id} "
+                "--force --reason '...'"
+            ),
+        )
     if not promote:
         reason = "promotion disabled (--no-promote); " + reason
     report = RetrainReport(
@@ -296,13 +384,19 @@ def retrain(
         n_excluded=int((~train_rows).sum()),
         watch_list=list(settings.watch_list),
         high_impact=list(settings.high_impact),
+        within_candidate=candidate.within.countries if candidate.within else {},
+        within_production=production.within.countries if production and production.within else {},
+        within_production_own_labels=(
+            production.within.score(y_prod_series) if production and production.within else {}
+        ),
+        same_data_as_production=same_data,
     )
     manifest = {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "label_batches": included_batches,
         "label_watermark": watermark,
-        "data_fingerprint": _data_fingerprint(frame),
+        "data_fingerprint": fingerprint,
         "training_samples": report.n_training,
         "metrics": _summary(candidate),
         "gates": [g.to_dict() for g in gates],
@@ -370,6 +464,42 @@ def _summary_light(result: LocoResult) -> dict[str, Any]:
                                  "stratified_auc", "loco_countries")}  # fmt: skip
 
 
+def _batch_countries(
+    events: list[LabelEvent], batches: list[int], sample_country: dict[int, str]
+) -> dict[int, list[str]]:
+    """The countries each batch's standing decisions labelled."""
+    wanted = set(batches)
+    out: dict[int, set[str]] = {b: set() for b in batches}
+    for e in standing_decisions(events):
+        if e.batch_id in wanted and e.sample_id in sample_country:
+            out[e.batch_id].add(sample_country[e.sample_id])
+    return {b: sorted(cs) for b, cs in out.items()}
+
+
+def _labels_per_country(
+    events: list[LabelEvent], batch_id: int, sample_country: dict[int, str]
+) -> dict[str, int]:
+    """How many standing decisions the batch made in each country (the null's batch size)."""
+    out: dict[str, int] = {}
+    for e in standing_decisions(events):
+        if e.batch_id == batch_id and e.sample_id in sample_country:
+            c = sample_country[e.sample_id]
+            out[c] = out.get(c, 0) + 1
+    return out
+
+
+def _within_scope(
+    watch_list: list[str], batch_countries: dict[int, list[str]], extra: list[str] | None
+) -> list[str] | None:
+    """Watch list + priority targets + labelled countries (+ extra); None for ``["all"]``."""
+    if extra and any(c.lower() == "all" for c in extra):
+        return None
+    scope = set(watch_list) | set(PRIORITY_TARGETS) | set(extra or [])
+    for cs in batch_countries.values():
+        scope.update(cs)
+    return sorted(scope)
+
+
 def _batch_effect(
     batch_id: int,
     batch: LabelBatch,
@@ -377,14 +507,24 @@ def _batch_effect(
     frame: pd.DataFrame,
     without: LocoResult,
     candidate: LocoResult,
+    y: pd.Series,
+    y_without: pd.Series,
     n_boot: int,
     seed: int,
+    noise: dict[str, float],
 ) -> BatchEffect:
     sample_country = dict(zip(frame["id"].astype(int), frame["country"], strict=True))
     mine = [e for e in standing_decisions(events) if e.batch_id == batch_id]
     countries = sorted({sample_country[e.sample_id] for e in mine if e.sample_id in sample_country})
     md = median_f1_delta(candidate, without, n_boot=n_boot, seed=seed)
+    transfer = median_f1_delta(candidate, without, n_boot=n_boot, seed=seed, exclude=countries)
     per_country = compare(without, candidate, n_boot=n_boot, seed=seed).deltas
+    own: dict[str, OwnCountryEffect] = {}
+    if candidate.within is not None and without.within is not None:
+        own = own_country_effects(
+            candidate.within, without.within, y, y_without, countries, n_boot=n_boot, seed=seed,
+            noise=noise,
+        )  # fmt: skip
     return BatchEffect(
         batch_id=batch_id,
         analyst=batch.analyst,
@@ -394,6 +534,14 @@ def _batch_effect(
         ci_low=md.ci_low,
         ci_high=md.ci_high,
         country_deltas={c: per_country[c].to_dict() for c in countries if c in per_country},
+        own_countries=own,
+        transfer={
+            "delta_loco_median_f1": _num(transfer.delta),
+            "ci_low": _num(transfer.ci_low),
+            "ci_high": _num(transfer.ci_high),
+            "countries": transfer.countries,
+            "verdict": transfer.verdict,
+        },
     )
 
 

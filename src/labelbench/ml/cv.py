@@ -1,0 +1,337 @@
+"""The fold engine behind LOCO and within-country evaluation: fit once, share, never leak.
+
+An *outer fold* trains on rows ``train`` and scores rows ``test``. Its base model and the head of
+the test rows' cluster are fitted on ``train`` alone. The stacked pipeline also needs a stacker,
+fitted on out-of-fold inputs of the training rows from models that saw neither the row's country
+nor the held-out country ``c``. Refitting an inner ``GroupKFold`` per outer fold costs
+``inner_folds`` full fits each. Instead the countries are split once into ``G = 2 * inner_folds``
+size-balanced groups and one "pair model" (base + all heads) is fitted per unordered pair of groups
+``{a, b}`` on everything outside ``a`` and ``b``. For held-out ``c`` in group ``b`` the stacker
+input of a training row in group ``a`` comes from pair model ``{a, b}``: it excluded the row's
+country *and* all of ``c`` (for rows of ``c``'s own group, including ``c``'s other time blocks in
+a within-country fold, that is pair ``{b, b}``). Every pair model trains on ``1 - 2/G`` of the
+data, the share an inner fold of the standalone estimator gets, and the pair models are shared by
+all outer folds, LOCO and within-country alike. The stacker itself is fitted per outer fold, in
+process (tiny fits; keeps spies and memory simple).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
+
+from labelbench.domain.constants import FEATURES
+from labelbench.errors import InputError, ModelError
+from labelbench.ml import estimators as est
+from labelbench.ml.estimators import PipelineSpec
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+ProgressFn = Callable[[int, int], None]
+Call = tuple[Any, Callable[..., Any], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Data:
+    """The numeric view of the samples shipped to workers (arrays pickle/memmap cheaply)."""
+
+    X: FloatArray
+    countries: NDArray[np.object_]
+    codes: IntArray
+    y_train: FloatArray
+
+
+@dataclass(frozen=True)
+class OuterFold:
+    """Fit on ``train``, score ``test`` (all rows of ``country``, whose group feeds the stacker)."""
+
+    train: IntArray
+    test: IntArray
+    country: str
+
+
+@dataclass
+class FoldParts:
+    """Probabilities of one outer fold's test rows: base, own-cluster head, stacked, final."""
+
+    test: IntArray
+    p_base: FloatArray
+    p_head: FloatArray
+    p_stack: FloatArray
+
+    @property
+    def final(self) -> FloatArray:
+        """What the pipeline serves: the stacked proba when there is one, else the base's."""
+        return self.p_base if np.isnan(self.p_stack).all() else self.p_stack
+
+
+def threads_per_worker(n_jobs: int) -> int:
+    """One BLAS/OpenMP thread per fold task.
+
+    At this data size fold-level parallelism wins: a histogram GBM on ~4k rows ran 4-10x *slower*
+    with 2 OpenMP threads than with 1 on the 2-core target, and workers x threads must not exceed
+    the cores anyway. ``n_jobs`` is accepted for future tuning on larger machines.
+    """
+    del n_jobs
+    return 1
+
+
+def _fit_heads(
+    spec: PipelineSpec, d: Data, train: IntArray, y: NDArray[np.int64], *, only: set[int]
+) -> list[Any | None]:
+    return est.fit_heads(
+        d.X[train],
+        y,
+        d.codes[train],
+        n_clusters=len(spec.clusters),
+        engine=spec.engine,
+        params=spec.head_params,
+        n_anchors=spec.n_anchors,
+        anchor_labels=spec.anchor_labels,
+        random_state=spec.random_state,
+        only=only,
+    )
+
+
+def outer_task(spec: PipelineSpec, d: Data, train: IntArray, test: IntArray) -> dict[str, Any]:
+    """Base on the training rows, plus the head of the test rows' cluster (one country's)."""
+    y = d.y_train[train].astype(np.int64)
+    base = est.fit_engine(spec.engine, "base", spec.base_params, spec.random_state, d.X[train], y)
+    p_base = est.positive_proba(base, d.X[test])
+    p_head = np.full(len(test), np.nan)
+    k = int(d.codes[test[0]]) if len(test) else -1
+    if spec.pipeline == "stacked" and k >= 0:
+        heads = _fit_heads(spec, d, train, y, only={k})
+        p_head = est.own_head_proba(heads, d.X[test], d.codes[test])
+    return {"test": test, "p_base": p_base, "p_head": p_head}
+
+
+def pair_task(spec: PipelineSpec, d: Data, train: IntArray, target: IntArray) -> dict[str, Any]:
+    """Pair model: base + all heads on everything outside two country groups."""
+    y = d.y_train[train].astype(np.int64)
+    base = est.fit_engine(spec.engine, "base", spec.base_params, spec.random_state, d.X[train], y)
+    heads = _fit_heads(spec, d, train, y, only=set(d.codes[target].tolist()))
+    return {
+        "target": target,
+        "p_base": est.positive_proba(base, d.X[target]),
+        "p_head": est.own_head_proba(heads, d.X[target], d.codes[target]),
+    }
+
+
+def strat_task(spec: PipelineSpec, d: Data, train: IntArray, test: IntArray) -> dict[str, Any]:
+    """Stratified fold: the full estimator, fitted exactly as it would be for serving."""
+    frame = pd.DataFrame(d.X, columns=list(FEATURES))
+    frame["country"] = d.countries
+    model = est.make_model(spec).fit(frame.iloc[train], d.y_train[train].astype(np.int64))
+    parts = model.predict_parts(frame.iloc[test])
+    return {"test": test, "parts": parts.to_numpy()}
+
+
+def stacker_proba(
+    spec: PipelineSpec, Z: FloatArray, y: NDArray[np.int64], Z_test: FloatArray
+) -> FloatArray:
+    """Fit the stacker on one outer fold's OOF inputs and score the held-out rows."""
+    stacker = est.make_stacker(spec.stacker_params, spec.random_state).fit(Z, y)
+    return np.asarray(stacker.predict_proba(Z_test)[:, 1], dtype=np.float64)
+
+
+def parallel_map(
+    calls: Sequence[Call], n_jobs: int, progress: ProgressFn | None, done: int, total: int
+) -> tuple[dict[Any, Any], int, float]:
+    """Run ``(key, fn, args)`` calls with joblib (the active backend), reporting progress.
+
+    Returns the results by key, the progress count and the CPU seconds the tasks used.
+    """
+    threads = threads_per_worker(n_jobs)
+    out: dict[Any, Any] = {}
+    cpu = 0.0
+    gen: Iterable[tuple[Any, Any, float]] = Parallel(
+        n_jobs=n_jobs, return_as="generator_unordered"
+    )(delayed(_keyed)(key, threads, fn, *args) for key, fn, args in calls)
+    for key, value, seconds in gen:
+        out[key] = value
+        cpu += seconds
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    return out, done, cpu
+
+
+def _keyed(key: Any, threads: int, fn: Callable[..., Any], *args: Any) -> tuple[Any, Any, float]:
+    start = time.thread_time()
+    with threadpool_limits(limits=threads):
+        value = fn(*args)
+    return key, value, time.thread_time() - start
+
+
+def check_labels(y: Any, X: pd.DataFrame, name: str) -> FloatArray:
+    """``y`` as float64 aligned with ``X``: only 0, 1 or NaN (``InputError`` otherwise)."""
+    if isinstance(y, pd.Series) and not y.index.equals(X.index):
+        raise InputError(f"{name} is not aligned with the samples' index")
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.shape != (len(X),):
+        raise InputError(f"{name} has {arr.size} values for {len(X)} samples")
+    ok = np.isnan(arr) | (arr == 0) | (arr == 1)
+    if not ok.all():
+        raise InputError(f"{name} must contain only 0, 1 or missing")
+    return arr
+
+
+def country_groups(
+    countries: Sequence[str], sizes: Mapping[str, int], n_groups: int
+) -> dict[str, int]:
+    """Size-balanced deterministic assignment of countries to ``n_groups`` groups."""
+    load = np.zeros(n_groups)
+    group: dict[str, int] = {}
+    for c in sorted(countries, key=lambda c: (-sizes.get(c, 0), c)):
+        g = int(np.argmin(load))
+        group[c] = g
+        load[g] += sizes.get(c, 0)
+    return group
+
+
+def _digest(spec: PipelineSpec, data: Data) -> str:
+    """What every task of one call shares: the recipe, the features and the cluster routing."""
+    h = hashlib.sha1(json.dumps(spec.to_dict(), sort_keys=True).encode())
+    h.update(data.X.tobytes())
+    h.update(data.codes.tobytes())
+    return h.hexdigest()
+
+
+def _task_key(base: str, kind: str, data: Data, train: IntArray, test: IntArray) -> str:
+    h = hashlib.sha1(f"{base}:{kind}".encode())
+    h.update(train.tobytes())
+    h.update(data.y_train[train].tobytes())
+    h.update(b"|")
+    h.update(test.tobytes())
+    return h.hexdigest()
+
+
+def run_folds(
+    spec: PipelineSpec,
+    data: Data,
+    universe: NDArray[np.bool_],
+    folds: Mapping[Hashable, OuterFold],
+    *,
+    extra_calls: Sequence[Call] = (),
+    n_jobs: int = 1,
+    progress: ProgressFn | None = None,
+    cache: dict[str, Any] | None = None,
+) -> tuple[dict[Hashable, FoldParts], dict[Any, Any], float]:
+    """Fit every outer fold (sharing pair models) plus ``extra_calls``, in one joblib pool.
+
+    ``universe`` marks the rows whose countries take part (labelled in training or evaluation):
+    the pair-model groups are formed over their countries so they do not depend on which folds
+    are asked for. Returns the parts by fold key, the extra calls' results by key and the CPU
+    seconds of all tasks. ``cache`` (a dict the caller keeps across calls) reuses any pair model
+    or outer fold whose recipe, features, training rows, training labels and scored rows are all
+    unchanged: `retrain` evaluates candidate, production, each leave-one-batch-out model and the
+    attribution null on labels that differ in a few rows, so most of their fits are shared.
+    """
+    T = ~np.isnan(data.y_train)
+    countries = data.countries
+    calls: list[Call] = list(extra_calls)
+    planned: list[tuple[Any, Callable[..., Any], IntArray, IntArray]] = []
+    group_of: dict[str, int] = {}
+    row_group = np.zeros(len(countries), dtype=np.intp)
+    n_groups = 0
+    if spec.pipeline == "stacked":
+        all_c = sorted(set(countries[universe]))
+        # Sized by participating rows, not labelled ones: groups stay put when labels change.
+        sizes = {c: int((universe & (countries == c)).sum()) for c in all_c}
+        n_groups = min(2 * spec.inner_folds, len(all_c))
+        group_of = country_groups(all_c, sizes, n_groups)
+        row_group = np.fromiter(
+            (group_of.get(c, -1) for c in countries), dtype=np.intp, count=len(countries)
+        )
+        needed = {group_of[f.country] for f in folds.values()}
+        for a in range(n_groups):
+            for b in range(a, n_groups):
+                if a not in needed and b not in needed:
+                    continue
+                excluded = (row_group == a) | (row_group == b)
+                # Targets: every participating row of the two groups, labelled or not, so the
+                # task (and its cache key) does not change when labels inside them do.
+                train = np.flatnonzero(T & ~excluded)
+                target = np.flatnonzero(universe & excluded)
+                planned.append((("pair", a, b), pair_task, train, target))
+    for key, f in folds.items():
+        planned.append((("outer", key), outer_task, f.train, f.test))
+
+    hits: dict[Any, Any] = {}
+    misses: dict[Any, str] = {}
+    base = _digest(spec, data) if cache is not None else ""
+    for call_key, fn, train, test in planned:
+        if cache is not None:
+            ck = _task_key(base, fn.__name__, data, train, test)
+            if ck in cache:
+                hits[call_key] = cache[ck]
+                continue
+            misses[call_key] = ck
+        calls.append((call_key, fn, (spec, data, train, test)))
+
+    total = len(calls) + (1 if spec.pipeline == "stacked" else 0)
+    try:
+        results, done, task_cpu = parallel_map(calls, n_jobs, progress, 0, total)
+    except (InputError, ModelError):
+        raise
+    except ValueError as exc:  # an engine refused the data (e.g. NaN features)
+        raise ModelError(f"training failed: {exc}") from exc
+    if cache is not None:
+        cache.update({ck: results[call_key] for call_key, ck in misses.items()})
+    results.update(hits)
+
+    parts: dict[Hashable, FoldParts] = {}
+    for key, f in folds.items():
+        r = results[("outer", key)]
+        nan = np.full(len(f.test), np.nan)
+        parts[key] = FoldParts(f.test, r["p_base"], r["p_head"], nan)
+    if spec.pipeline == "stacked":
+        n = len(countries)
+        n_cl = len(spec.clusters)
+        # PB[r, g]: base proba of row r by pair model {group(r), g}; PH likewise for its head.
+        PB = np.full((n, n_groups), np.nan)
+        PH = np.full((n, n_groups), np.nan)
+        for key, r in results.items():
+            if key[0] != "pair":
+                continue
+            _, a, b = key
+            tgt = r["target"]
+            other = np.where(row_group[tgt] == a, b, a)
+            PB[tgt, other] = r["p_base"]
+            PH[tgt, other] = r["p_head"]
+        codes = data.codes
+        for key, f in folds.items():
+            g = group_of[f.country]
+            fp = parts[key]
+            Z = est.stack_inputs(PB[f.train, g], PH[f.train, g], codes[f.train], n_cl)
+            Z_test = est.stack_inputs(fp.p_base, fp.p_head, codes[f.test], n_cl)
+            y = data.y_train[f.train].astype(np.int64)
+            sk = ""
+            if cache is not None:
+                h = hashlib.sha1(f"{base}:stacker".encode())
+                for arr in (Z, y, Z_test):
+                    h.update(arr.tobytes())
+                sk = h.hexdigest()
+                if sk in cache:
+                    fp.p_stack = cache[sk]
+                    continue
+            fp.p_stack = stacker_proba(spec, Z, y, Z_test)
+            if cache is not None:
+                cache[sk] = fp.p_stack
+        if progress is not None:
+            progress(done + 1, total)
+    extra = {
+        k: v for k, v in results.items() if not (isinstance(k, tuple) and k[0] in ("pair", "outer"))
+    }
+    return parts, extra, task_cpu
