@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +11,7 @@ from labelbench.db import queries
 from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import effective_labels
 from labelbench.errors import InputError
+from labelbench.services.files import atomic_target
 from labelbench.services.labels import training_frame
 from labelbench.services.workspace import Workspace
 
@@ -30,17 +29,11 @@ def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
     """Write beside the target and rename, so a failed export never leaves half a file."""
     fmt = _format_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:  # the user's umask, not mkstemp's 0600
         if fmt == "csv":
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_samples(ws: Workspace, path: Path) -> int:

@@ -50,7 +50,7 @@ def status(ws: Workspace) -> dict[str, Any]:
         outcomes.setdefault(country, []).append(day.outcome)
         if day.outcome == UNDECIDED and incident:
             held_back[country] = held_back.get(country, 0) + 1
-    rows = []
+    rows: list[dict[str, Any]] = []
     for country, n, incident_pos, n_labels in per_country:
         c = OutcomeCounts.of(outcomes.get(country, []))
         undecided = held_back.get(country, 0)
