@@ -102,10 +102,13 @@ def _print_error(message: str) -> None:
 
 
 def _is_bad_value(exc: Exception) -> bool:
-    """A value given to a known option was refused (a missing one is a usage error)."""
+    """A value given to a known option was refused (a missing one, or a bad argument, is a
+    usage error)."""
     from typer._click.exceptions import MissingParameter
 
-    return isinstance(exc, typer.BadParameter) and not isinstance(exc, MissingParameter)
+    if not isinstance(exc, typer.BadParameter) or isinstance(exc, MissingParameter):
+        return False
+    return exc.param is None or exc.param.param_type_name == "option"
 
 
 def _flags_take_no_value() -> None:

@@ -216,6 +216,8 @@ def _where_the_labels_are(
 
 
 def _empty_message(week: IsoWeek, countries: Sequence[str], where: dict[str, Any]) -> str:
+    if not countries:
+        return f"no labels in {week}: no countries with samples yet"
     text = f"no labels in {week} for {listing(list(countries), 8)}"
     latest = where["latest_week_in_scope"]
     if latest:

@@ -141,10 +141,11 @@ def _header(report: dict[str, Any]) -> Section:
         lines.insert(0, f"**{report['message'][0].upper()}{report['message'][1:]}.**")
     w, c = t["week"], t["cumulative"]
     lines.append(
-        f"This week: **{w['new_positives']} new positives**, {w['confirmed']} incident days "
-        f"confirmed, {w['overturned']} overturned, from {w['labels']} labels; cumulative: "
-        f"{c['new_positives']} new positives, {c['confirmed']} confirmed, {c['overturned']} "
-        f"overturned, {c['labels']} labels. Target: {report['target']} new positives per country."
+        f"This week: **{w['new_positives']} new positives**; incident days confirmed "
+        f"{w['confirmed']}, overturned {w['overturned']}; {w['labels']} labels. Cumulative: "
+        f"{c['new_positives']} new positives; confirmed {c['confirmed']}, overturned "
+        f"{c['overturned']}; {c['labels']} labels. Target: {report['target']} new positives "
+        "per country."
     )
     return Section(title, lines)
 
