@@ -266,34 +266,11 @@ def build_queue(
 
 
 def queue_frame(ws: Workspace, *, include_done: bool = False) -> pd.DataFrame:
-    """Current queue items with their sample's country and day (for `queue show`)."""
-    statuses = ("pending", "claimed", "waiting") + (("done",) if include_done else ())
-    with ws.transaction(readonly=True) as session:
-        rows = session.execute(
-            select(
-                QueueItem.id,
-                QueueItem.build_id,
-                QueueItem.rank,
-                QueueItem.country,
-                Sample.day,
-                QueueItem.purpose,
-                QueueItem.status,
-                QueueItem.claimed_by,
-                QueueItem.strategy,
-                QueueItem.scorer,
-                QueueItem.score,
-                QueueItem.expected_p,
-                QueueItem.reason,
-            )
-            .join(Sample, Sample.id == QueueItem.sample_id)
-            .where(QueueItem.status.in_(statuses))
-            .order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.purpose)
-        ).all()
-    cols = [
-        "item_id", "build_id", "rank", "country", "day", "purpose", "status", "claimed_by",
-        "strategy", "scorer", "score", "expected_p", "reason",
-    ]  # fmt: skip
-    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=cols)
+    """Current queue items with their sample's country and day (see :func:`queue_rows`)."""
+    from labelbench.services.queue_view import QueueRow, queue_rows
+
+    rows = [r.to_dict() for r in queue_rows(ws, include_done=include_done)]
+    return pd.DataFrame.from_records(rows, columns=list(QueueRow.__dataclass_fields__))
 
 
 def pending_count(session: Session, countries: Sequence[str] | None = None) -> int:

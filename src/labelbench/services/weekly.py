@@ -11,9 +11,7 @@ countries unless widened), like every other command's.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -33,31 +31,13 @@ from labelbench.reports.metrics import (
 )
 from labelbench.reports.weekly import WeeklyOptions, build_weekly_report
 from labelbench.services.queue import target_countries
+from labelbench.services.runs import read_metrics
 from labelbench.services.workspace import Workspace
-
-METRICS_FILE = "metrics.json"
 
 
 def _rows(session: Session, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
     rows = session.execute(stmt).all()
     return pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
-
-
-def _read_metrics(bundle_path: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The retrain report beside a bundle; a missing or broken file is a note, not an error."""
-    path = Path(bundle_path)
-    candidates = [path / METRICS_FILE] if path.is_dir() else []
-    candidates.append(path.parent / METRICS_FILE)
-    for p in candidates:
-        if p.is_file():
-            try:
-                data = json.loads(p.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                return None, f"unreadable {p}: {exc}"
-            if not isinstance(data, dict):
-                return None, f"unexpected content in {p}"
-            return data, None
-    return None, f"no {METRICS_FILE} beside {bundle_path}"
 
 
 def load_weekly_data(
@@ -143,7 +123,7 @@ def load_weekly_data(
         ]
     runs = []
     for run_id, created_at, alias, gates, label_batches, bundle_path in run_rows:
-        metrics, note = _read_metrics(bundle_path)
+        metrics, note = read_metrics(bundle_path)
         runs.append(
             RunInfo(
                 run_id, created_at, alias, gates, [int(b) for b in label_batches], metrics, note
