@@ -41,7 +41,7 @@ def add_run(ws: Any, tmp: Path, run_id: str, hours: int, per_country: Any, **kw:
                 gates_passed=False,
                 label_batches=[],
                 **kw,
-            )  # fmt: skip
+            )
         )
         session.flush()
         if kw.get("alias") == "production":
@@ -53,8 +53,8 @@ def registry(tiny_world_ws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ws = tiny_world_ws
     monkeypatch.setenv("LABELBENCH_DATABASE_URL", ws.settings.database_url)
     add_run(ws, tmp_path, "run-a", 0, {"OM": country(0.4, 20, 5, 0.5, 0.4)}, alias="production")
-    add_run(ws, tmp_path, "run-b", 1, {"OM": country(0.6, 22, 7, 0.6, 4 / 7),
-            "KW": country(0.0, 13, 2, 0.0, 0.0)}, alias="candidate", compared_with="run-a")  # fmt: skip
+    b = {"OM": country(0.6, 22, 7, 0.6, 4 / 7), "KW": country(0.0, 13, 2, 0.0, 0.0)}
+    add_run(ws, tmp_path, "run-b", 1, b, alias="candidate", compared_with="run-a")
     return ["run-a", "run-b"]
 
 

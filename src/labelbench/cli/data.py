@@ -29,7 +29,7 @@ def demo(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Build the demo world: ~84k evidence rows, ~2,600 incidents, ~4,200 samples in 131 countries.
+    """Build the demo world: ~83k evidence rows, ~2,600 incidents, ~4,300 samples in 131 countries.
 
     Non-interactive and idempotent: a database that already holds evidence is kept as it is
     (labels survive), unless `--reset` is given.
