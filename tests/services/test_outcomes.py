@@ -138,3 +138,19 @@ def test_status_explains_its_positive_count(
         f"{k:,} training positives = {k:,} incident-derived - 2 overturned by analysts "
         "+ 2 new positives; 1 incident positives confirmed by analysts"
     ) in out
+
+
+def test_pool_stats_give_random_sampling_a_new_positive_rate() -> None:
+    """Random's expectation counts only days no incident marked: a marked day drawn at random
+    could confirm, never be new."""
+    import pandas as pd
+
+    from labelbench.services.queue import _pool_stats
+
+    pool = pd.DataFrame(
+        {"country": ["OM"] * 4, "proba": [0.9, 0.1, 0.3, 0.2], "incident_label": [1, 0, 0, 0]}
+    )
+    om = _pool_stats(pool)["OM"]
+    assert om["mean_p"] == pytest.approx(0.375) and om["new_p"] == pytest.approx(0.15)
+    no_model = _pool_stats(pool.assign(proba=float("nan")))["OM"]
+    assert no_model["new_p"] is None and no_model["mean_p"] is None

@@ -32,8 +32,9 @@ C1     carl    KW       k5     positive  W47 Wed 08:00      5       batch revert
 L19    ana     OM       s10    positive  W48 Mon 00:00:00   30
 =====  ======  =======  =====  ========  =================  =======
 
-Queue: OM items expected_p 0.25, pool mean_p 0.08 (model basis); KW items expected_p 0.10, pool
-mean_p None and incident rate 0.05 (no-model basis).
+Queue: OM items expected_p 0.25, pool new-positive rate 0.08 (model basis; mean_p 0.1 counts
+incident-marked days too and is not used); KW items expected_p 0.10, no model (pool mean_p None,
+incident rate 0.05): no random baseline, as random sampling's new-positive rate is unknown.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def build_world(ws: Any, tmp: Path) -> World:
         qb.params = {
             **qb.params,
             "pool": {
-                "OM": {"n": 40, "mean_p": 0.08, "incident_rate": 0.125},
+                "OM": {"n": 40, "mean_p": 0.1, "new_p": 0.08, "incident_rate": 0.125},
                 "KW": {"n": 37, "mean_p": None, "incident_rate": 0.05},
             },
         }
@@ -350,7 +351,7 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
     assert om["queued_labels"] == 10 and om["expected_covered"] == 10
     assert om["expected_positives"] == approx(10 * 0.25)
     assert om["random_expected_positives"] == approx(10 * 0.08)
-    assert om["random_basis"] == "model mean_p"
+    assert om["random_basis"] == "model: new-positive rate of the pool"
     assert om["lift_vs_random"] == approx(3 / 0.8)
     assert om["labels_since_last_positive"] == 2  # L12 positive, then L13, L14
     assert om["last_positive_at"] == "2026-11-19T09:10:00+00:00"
@@ -376,9 +377,8 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
     assert kw["median_seconds"] == approx(10.0) and kw["analysts"] == 1
     assert kw["queued_labels"] == 3  # L18 was decided outside the queue
     assert kw["expected_positives"] == approx(3 * 0.10) and kw["expected_covered"] == 3
-    assert kw["random_expected_positives"] == approx(3 * 0.05)
-    assert kw["random_basis"] == "incident rate (no model)"
-    assert kw["lift_vs_random"] == approx(1 / 0.15)
+    assert kw["random_expected_positives"] is None and kw["random_basis"] is None
+    assert kw["lift_vs_random"] is None
     assert kw["labels_since_last_positive"] == 0  # Sunday 23:59:59 positive is W47's last
     assert kw["cumulative_new_positives"] == 1 and kw["new_positives"] == 1
     assert kw["cumulative"]["labels"] == 4
@@ -392,7 +392,7 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
     assert totals["week"]["labels"] == 14 and totals["week"]["positives"] == 5
     assert (totals["week"]["new_positives"], totals["week"]["confirmed"]) == (2, 1)
     assert totals["cumulative"]["labels"] == 17
-    assert totals["week"]["random_basis"].startswith("mixed")
+    assert totals["week"]["random_basis"] == "model: new-positive rate of the pool"
     assert report["batches"] == [w.ana_batch, w.bob_batch]
 
     ag = report["agreement"]["week"]  # s4 (+,+), s5 (-,+), s9 (-,-); s6 (unsure,-) left out
@@ -492,8 +492,8 @@ def test_batch_report(world: tuple[Any, World]) -> None:
     assert t["yield_ci"] == [approx(0.136844), approx(0.694258)]  # Wilson 3/8
     assert t["median_seconds"] == approx(15.0)  # 10 10 10 [15] 20 35 45
     assert t["expected_positives"] == approx(4 * 0.25 + 3 * 0.10)
-    assert t["random_expected_positives"] == approx(4 * 0.08 + 3 * 0.05)
-    assert t["random_basis"].startswith("mixed")
+    assert t["random_expected_positives"] == approx(4 * 0.08)  # KW's build had no model
+    assert t["random_basis"] == "model: new-positive rate of the pool"
     assert bob["first_label_at"] == "2026-11-19T09:00:00+00:00"
     assert bob["last_label_at"] == "2026-11-22T23:59:59+00:00"
     countries = {r["country"]: r for r in bob["by_country"]}

@@ -96,17 +96,19 @@ def weekly(
     week's batches, and plain-language recommendations for next week. Default scope: the
     priority countries.
     """
-    from labelbench.reports.weekly import WeeklyOptions
-    from labelbench.reports.weekly_render import render, rich_report
-    from labelbench.services.weekly import resolve_week, weekly_report
+    from labelbench.reports.isoweek import resolve_week
 
     st = state(ctx)
     if week and last_week:
         raise bad_option("--last-week", "give --week or --last-week, not both")
-    try:  # a bad --week fails (exit 3) before the database is touched
+    try:  # a bad --week fails (exit 3) before the database or pandas are touched
         iso = resolve_week(week, last_week=last_week)
     except InputError as exc:
         raise bad_option("--week", str(exc)) from None
+    from labelbench.reports.weekly import WeeklyOptions
+    from labelbench.reports.weekly_render import render, rich_report
+    from labelbench.services.weekly import weekly_report
+
     queue = st.settings().queue
     options = WeeklyOptions(
         low_yield=queue.stop_min_yield if low_yield is None else low_yield,

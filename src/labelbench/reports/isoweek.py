@@ -72,3 +72,14 @@ class IsoWeek:
 
     def __str__(self) -> str:
         return f"{self.year}-W{self.week:02d}"
+
+
+def resolve_week(
+    week: str | None, now: dt.datetime | None = None, *, last_week: bool = False
+) -> IsoWeek:
+    """The ``--week`` value; else the current ISO week (reported to date) or, with
+    ``last_week``, the last complete one (UTC)."""
+    if week:
+        return IsoWeek.parse(week)
+    now = now or dt.datetime.now(dt.UTC)
+    return IsoWeek.last_complete(now) if last_week else IsoWeek.of(now)

@@ -81,8 +81,10 @@ DEFINITIONS: dict[str, str] = {
     ),
     "expected_positives": "sum of the model probability (expected_p) of the queue items labelled",
     "random_expected_positives": (
-        "queued labels x the candidate pool's mean model probability at build time; the pool's "
-        "incident-label rate when the build had no model (see random_basis)"
+        "what labelling as many days at random from the same candidate pool would have found: "
+        "queued labels x the pool's new positives per day under the build's model (its "
+        "probabilities of days no incident marked / pool size); none when the build had no "
+        "model, as random sampling's new-positive rate is then unknown"
     ),
     "lift": "labels from the queue that found a new positive / random_expected_positives",
     "cumulative": "all weeks up to and including the report week",
@@ -165,13 +167,20 @@ def log_events(df: pd.DataFrame, *, include_reverted: bool = False) -> list[Labe
 
 
 def _pool_rate(build: dict[str, Any] | None, country: str) -> tuple[float | None, str | None]:
+    """New positives a randomly drawn day of the build's pool was expected to give.
+
+    Builds record ``new_p`` (model probabilities of the pool's days no incident marked, over
+    the pool size); older builds only ``mean_p``, which also counts incident-marked days. A
+    build without a model has no such expectation: random sampling's new-positive rate is
+    unknown, so there is no baseline (the incident rate counts days already marked).
+    """
     pool = ((build or {}).get("pool") or {}).get(country)
     if not pool:
         return None, None
+    if pool.get("new_p") is not None:
+        return float(pool["new_p"]), "model"
     if pool.get("mean_p") is not None:
-        return float(pool["mean_p"]), "model"
-    if pool.get("incident_rate") is not None:
-        return float(pool["incident_rate"]), "incident_rate"
+        return float(pool["mean_p"]), "model_all_days"
     return None, None
 
 
@@ -224,10 +233,10 @@ def _basis(bases: Iterable[Any]) -> str | None:
     if not found:
         return None
     if found == {"model"}:
-        return "model mean_p"
-    if found == {"incident_rate"}:
-        return "incident rate (no model)"
-    return "mixed (model mean_p / incident rate)"
+        return "model: new-positive rate of the pool"
+    if found == {"model_all_days"}:
+        return "model mean_p of the pool (older builds: counts incident-marked days too)"
+    return "model (older builds count incident-marked days too)"
 
 
 def label_metrics(df: pd.DataFrame) -> dict[str, Any]:

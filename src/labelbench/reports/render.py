@@ -208,7 +208,9 @@ figure{margin:0} img{max-width:100%;display:block} figcaption{font-size:0.85em;c
 
 
 def _html_text(line: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(line))
+    """Bold (double asterisks) and code (backquotes: flags, commands) as HTML."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(line))
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
 def sections_html(sections: Sequence[Section], images: Sequence[tuple[str, str]] = ()) -> str:

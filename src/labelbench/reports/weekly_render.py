@@ -33,20 +33,12 @@ FORMATS = ("text", "md", "html", "csv", "json")
 #: Most countries a chart draws (the rest are named in its title as "n more").
 TOP_N = 8
 
-YIELD_HEADERS = [
-    "country",
-    "labels",
-    "new +",
-    "confirmed",
-    "overturned",
-    "yield [95% CI]",
-    "unsure",
-    "skip",
-    "median s",
-    "expected",
-    "random",
-    "lift",
-]
+#: Shared first columns of the week and cumulative tables: what the labels found.
+FOUND_HEADERS = ["country", "labels", "new +", "confirmed", "overturned", "yield [95% CI]"]
+#: The week's table adds what the model promised and what random sampling would have found;
+WEEK_HEADERS = [*FOUND_HEADERS, "expected", "random", "lift"]
+#: the cumulative table adds the analysts' effort.
+CUMULATIVE_HEADERS = [*FOUND_HEADERS, "unsure", "skip", "median s"]
 
 
 MOVEMENT_HEADERS = [
@@ -75,29 +67,34 @@ def yield_cell(m: dict[str, Any]) -> str:
 
 def basis_note(totals: dict[str, Any]) -> str:
     basis = totals.get("random_basis")
-    return f"random baseline from: {basis}" if basis else "random baseline: no queued labels"
+    if basis:
+        return f"random baseline from: {basis}"
+    return "random baseline: none (no queued labels from a build with a model)"
 
 
 def _yield_rows(rows: list[dict[str, Any]], key: str | None) -> list[list[str]]:
+    """Week rows (``key`` None) or cumulative rows (``key`` "cumulative")."""
     out = []
     for r in rows:
         m = r if key is None else r[key]
-        out.append(
-            [
-                r["country"],
-                num(m["labels"]),
-                num(m["new_positives"]),
-                num(m["confirmed"]),
-                num(m["overturned"]),
-                yield_cell(m),
-                pct(m["unsure_rate"]),
-                pct(m["skip_rate"]),
-                num(m["median_seconds"], 0),
+        found = [
+            r["country"],
+            num(m["labels"]),
+            num(m["new_positives"]),
+            num(m["confirmed"]),
+            num(m["overturned"]),
+            yield_cell(m),
+        ]
+        if key is None:
+            lift = m["lift_vs_random"]
+            found += [
                 num(m["expected_positives"]),
                 num(m["random_expected_positives"]),
-                "-" if m["lift_vs_random"] is None else f"x{m['lift_vs_random']:.1f}",
+                "-" if lift is None else f"x{lift:.1f}",
             ]
-        )
+        else:
+            found += [pct(m["unsure_rate"]), pct(m["skip_rate"]), num(m["median_seconds"], 0)]
+        out.append(found)
     return out
 
 
@@ -178,7 +175,7 @@ def weekly_sections(report: dict[str, Any]) -> list[Section]:
             ]
             if not report["empty"]
             else [f"No labels in {wk} in these countries."],
-            YIELD_HEADERS,
+            WEEK_HEADERS,
             _yield_rows([r for r in rows if r["labels"]], None),
         )
     )
@@ -186,7 +183,7 @@ def weekly_sections(report: dict[str, Any]) -> list[Section]:
         Section(
             f"Cumulative (through {wk})",
             [basis_note(t["cumulative"]), *idle_line],
-            YIELD_HEADERS,
+            CUMULATIVE_HEADERS,
             _yield_rows(labelled, "cumulative"),
         )
     )
@@ -225,8 +222,12 @@ def weekly_sections(report: dict[str, Any]) -> list[Section]:
 
 
 def _agreement_sections(report: dict[str, Any]) -> list[Section]:
+    """Week and cumulative agreement; one section when they are the same figures."""
     out = []
-    for label, key in ((f"week {report['week']}", "week"), ("cumulative", "cumulative")):
+    scopes = [(f"week {report['week']}", "week"), ("cumulative", "cumulative")]
+    if report["agreement"]["week"] == report["agreement"]["cumulative"]:
+        scopes = [(f"week {report['week']} and cumulative", "week")]
+    for label, key in scopes:
         a = report["agreement"][key]
         if not a["double_labelled"]:
             out.append(Section(f"Agreement ({label})", ["No double-labelled days."]))
@@ -418,7 +419,7 @@ def charts(report: dict[str, Any]) -> list[tuple[str, str]]:
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     rows = sorted(report["countries"], key=lambda r: (-r["cumulative_new_positives"], r["country"]))
-    bars = [r for r in rows if r["country"] in shown] or rows[:TOP_N]
+    bars = rows[:TOP_N]  # zeros too: a priority country with none is the news
     if bars:
         names = [r["country"] for r in bars]
         ax.bar(
@@ -432,7 +433,9 @@ def charts(report: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         no_data(ax, "no countries in scope")
     ax.set_title(f"New positives vs target (through {report['week']})", fontsize="medium")
-    out.append(("New positives vs target" + _more(len(rows) - len(bars)), png(fig)))
+    rest = len(rows) - len(bars)
+    more = f" ({rest} more countries: see the tables)" if rest else ""
+    out.append(("New positives vs target" + more, png(fig)))
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     f1 = [r for r in report["f1_history"] if r["f1"] is not None]

@@ -144,10 +144,13 @@ def _pool_stats(pool: pd.DataFrame) -> dict[str, dict[str, float | int | None]]:
     stats: dict[str, dict[str, float | int | None]] = {}
     for country, group in pool.groupby("country"):
         p = group["proba"].astype(float)
+        unmarked = p[group["incident_label"].astype(int) == 0]
         stats[str(country)] = {
             "n": len(group),
             "mean_p": None if p.isna().all() else round(float(p.mean()), 6),
             "incident_rate": round(float(group["incident_label"].mean()), 6),
+            # expected new positives per day drawn at random (days no incident marked)
+            "new_p": None if p.isna().all() else round(float(unmarked.sum()) / len(group), 6),
         }
     return stats
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from labelbench.db import queries
 from labelbench.db.models import Label, LabelBatch, ModelRun, QueueBuild, QueueItem, Sample
 from labelbench.reports.batch import build_batch_report
-from labelbench.reports.isoweek import IsoWeek
+from labelbench.reports.isoweek import IsoWeek, resolve_week
 from labelbench.reports.metrics import (
     BATCH_COLUMNS,
     LABEL_COLUMNS,
@@ -145,17 +145,6 @@ def load_weekly_data(
             for c, k in zip(counts["country"], counts["incident_positives"], strict=True)
         },
     )
-
-
-def resolve_week(
-    week: str | None, now: dt.datetime | None = None, *, last_week: bool = False
-) -> IsoWeek:
-    """The ``--week`` value; else the current ISO week (reported to date) or, with
-    ``last_week``, the last complete one (UTC)."""
-    if week:
-        return IsoWeek.parse(week)
-    now = now or dt.datetime.now(dt.UTC)
-    return IsoWeek.last_complete(now) if last_week else IsoWeek.of(now)
 
 
 def weekly_report(
