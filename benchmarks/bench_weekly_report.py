@@ -5,7 +5,8 @@ service (a deterministic mix: new positives, confirmed and overturned incident d
 unsure; a second analyst on some), then runs ``labelbench report weekly`` with its defaults (the
 priority countries, the current week to date) as a user would and measures:
 
-* text: lines at 100 and 140 terminal columns (two screens = 2 x 50 lines);
+* text: lines, and terminal rows once long lines wrap, at 100 and 140 columns (two
+  screens = 2 x 50 rows);
 * HTML: the page's size, and, when a Chromium is installed, a full-width screenshot
   (``benchmarks/results/weekly.png``) and the height of its content in pixels.
 
@@ -97,7 +98,8 @@ def main() -> int:
     db = RESULTS / "bench-weekly.db"
     url = f"sqlite:///{db}"
     settings = Settings(database_url=url, models_dir=RESULTS / "models-weekly")
-    create_demo(settings, reset=True, progress=lambda m: print(f"  {m}", file=sys.stderr))
+    db.unlink(missing_ok=True)  # a fresh world each run (labels from the last run are gone)
+    create_demo(settings, progress=lambda m: print(f"  {m}", file=sys.stderr))
     label_some(url, RESULTS / "models-weekly")
     script = Path(sys.executable).parent / "labelbench"
     extra = ["--countries", args.countries] if args.countries else []
@@ -107,9 +109,10 @@ def main() -> int:
         out = subprocess.run(base, env=env, capture_output=True, text=True, check=True).stdout
         (RESULTS / f"weekly-{columns}.txt").write_text(out, encoding="utf-8")
         lines = len(out.splitlines())
+        rows = sum(max(1, -(-len(line) // columns)) for line in out.splitlines())
         print(
-            f"text at {columns} columns: {lines} lines "
-            f"({lines / SCREEN_LINES:.1f} screens of {SCREEN_LINES})"
+            f"text at {columns} columns: {lines} lines, {rows} terminal rows once long lines "
+            f"wrap ({rows / SCREEN_LINES:.1f} screens of {SCREEN_LINES})"
         )
     page = RESULTS / "weekly.html"
     subprocess.run([*base, "--format", "html", "--out", str(page)], check=True)

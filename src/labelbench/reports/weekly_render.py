@@ -132,7 +132,8 @@ def _header(report: dict[str, Any]) -> Section:
         span = f"{start} to {end} (exclusive, UTC); generated {now[:16].replace('T', ' ')}."
     lines = [
         span,
-        f"Countries: {listing(report['scope'], 20)} (`--countries watch|all-sparse|all` widens).",
+        f"Countries: {listing(_priority_first(report, report['scope']), 20)} "
+        "(`--countries watch|all-sparse|all` widens).",
     ]
     if report["empty"]:
         lines.insert(0, f"**{report['message'][0].upper()}{report['message'][1:]}.**")
@@ -147,9 +148,15 @@ def _header(report: dict[str, Any]) -> Section:
     return Section(title, lines)
 
 
+def _priority_first(report: dict[str, Any], codes: list[str]) -> list[str]:
+    """The mission's countries lead any list of idle countries."""
+    targets = {r["country"] for r in report["countries"] if r["is_target"]}
+    return sorted(codes, key=lambda c: (c not in targets, c))
+
+
 def _recommendation_lines(report: dict[str, Any]) -> list[str]:
     recs = report["recommendations"]
-    idle = [r["country"] for r in recs if r["action"] == "not_started"]
+    idle = _priority_first(report, [r["country"] for r in recs if r["action"] == "not_started"])
     lines = [r["message"] for r in recs if r["action"] != "not_started"]
     if len(idle) == 1:
         lines.insert(0, next(r["message"] for r in recs if r["action"] == "not_started"))
@@ -162,7 +169,7 @@ def weekly_sections(report: dict[str, Any]) -> list[Section]:
     """The report's content, renderer-neutral."""
     rows, wk = report["countries"], report["week"]
     labelled = [r for r in rows if r["cumulative"]["labels"]]
-    idle = [r["country"] for r in rows if not r["cumulative"]["labels"]]
+    idle = _priority_first(report, [r["country"] for r in rows if not r["cumulative"]["labels"]])
     idle_line = [f"No labels yet: {listing(idle, 20)}."] if idle else []
     sections = [_header(report), Section("Recommendations", _recommendation_lines(report))]
     t = report["totals"]
@@ -418,7 +425,10 @@ def charts(report: dict[str, Any]) -> list[tuple[str, str]]:
     out.append((title, png(fig)))
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    rows = sorted(report["countries"], key=lambda r: (-r["cumulative_new_positives"], r["country"]))
+    rows = sorted(
+        report["countries"],
+        key=lambda r: (-r["cumulative_new_positives"], not r["is_target"], r["country"]),
+    )
     bars = rows[:TOP_N]  # zeros too: a priority country with none is the news
     if bars:
         names = [r["country"] for r in bars]
