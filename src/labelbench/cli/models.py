@@ -114,6 +114,7 @@ def models_list(
     The first model is promoted as the baseline whatever its gates say (there is no production
     model to compare it with); the table says so rather than showing a bare "fail".
     """
+    from rich import box
     from rich.table import Table
 
     from labelbench.services.runs import BASELINE, run_table
@@ -125,12 +126,12 @@ def models_list(
         typer.echo(json.dumps(runs))
         return
     table = Table("run", "created", "pipeline", "engine", "alias", "gates", "promoted as",
-                  "LOCO median F1")  # fmt: skip
-    table.columns[0].no_wrap = True
+                  "LOCO median F1", box=box.SIMPLE_HEAD)  # fmt: skip
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
     for r in runs:
         gates = {True: "pass", False: "fail", None: "-"}[r["gates_passed"]]
         f1 = "-" if r["loco_median_f1"] is None else f"{r['loco_median_f1']:.4f}"
-        table.add_row(r["run_id"], r["created_at"][:19], r["pipeline"], r["engine"],
+        table.add_row(r["run_id"], r["created_at"][:16], r["pipeline"], r["engine"],
                       r["alias"] or "", gates, r["promoted_as"] or "-", f1)  # fmt: skip
     st.out.print(table)
     if any(r["promoted_as"] == BASELINE and r["gates_passed"] is False for r in runs):

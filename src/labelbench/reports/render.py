@@ -59,7 +59,9 @@ def interval(ci: Any, percent: bool = True) -> str:
     """``[12%, 40%]`` (or ``[0.12, 0.40]``); ``-`` when there is none."""
     if not ci:
         return "-"
-    return f"[{pct(ci[0])}, {pct(ci[1])}]" if percent else f"[{num(ci[0])}, {num(ci[1])}]"
+    if percent:
+        return f"[{pct(ci[0])}, {pct(ci[1])}]"
+    return f"[{num(float(ci[0]))}, {num(float(ci[1]))}]"
 
 
 def pp(x: Any) -> str:
