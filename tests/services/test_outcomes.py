@@ -20,6 +20,7 @@ from sqlalchemy import select
 from labelbench.db.models import Sample
 from labelbench.domain.labels import OutcomeCounts
 from labelbench.reports.weekly_render import render
+from labelbench.services.batches import list_batches
 from labelbench.services.labelling import LabellingService
 from labelbench.services.labels import training_frame
 from labelbench.services.outcomes import outcome_counts
@@ -118,6 +119,8 @@ def test_every_output_counts_the_same_outcomes(history: tuple[Any, int]) -> None
     b = batch_report(ws, batch)
     assert triple(b["totals"]) == (2, 1, 2)
     assert {r["country"]: triple(r) for r in b["by_country"]} == EXPECTED
+    listed = {r["batch_id"]: r for r in list_batches(ws)}
+    assert triple(listed[batch]) == (2, 1, 2)
 
 
 def test_status_explains_its_positive_count(

@@ -215,7 +215,8 @@ def batches_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Labelling batches with their analyst, status and label counts."""
+    """Labelling batches: analyst, status, labels, and the new positives, confirmed and
+    overturned incident days they found."""
     from rich.table import Table
 
     from labelbench.services.batches import list_batches
@@ -226,10 +227,12 @@ def batches_list(
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table("batch", "analyst", "started", "status", "strategy", "labels", "positives")
+    table = Table("batch", "analyst", "started", "status", "strategy", "labels", "new +",
+                  "confirmed", "overturned")  # fmt: skip
     for r in rows:
         table.add_row(str(r["batch_id"]), r["analyst"], r["started_at"][:16], r["status"],
-                      r["strategy"], str(r["labels"]), str(r["positives"]))  # fmt: skip
+                      r["strategy"], str(r["labels"]), str(r["new_positives"]),
+                      str(r["confirmed"]), str(r["overturned"]))  # fmt: skip
     st.out.print(table)
 
 
