@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/labelbench demo
-	$(BIN)/labelbench label
+	LABELBENCH_ANALYST=$${LABELBENCH_ANALYST:-demo} $(BIN)/labelbench label
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks migrations
@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_loco.py --scales 1 10 --naive-folds 12
 	$(BIN)/python benchmarks/bench_label.py
 	$(BIN)/python benchmarks/bench_label_app.py
+	$(BIN)/python benchmarks/bench_concurrency.py
 	$(BIN)/python benchmarks/bench_active_learning.py
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_startup.py

@@ -2,7 +2,8 @@
 
 Complements `bench_label.py` (the worker's database and model work alone). The clock starts when
 the app handles the `n` key (the decide action) and stops when the next item's view has been
-rendered into every panel (the ItemShown handler returns); key dispatch, the worker thread,
+rendered into every panel (the ItemShown handler returns). It starts from a production model
+and a label log of 50,000 events (`--events`); key dispatch, the worker thread,
 message passing and widget updates are included. The terminal paint follows on the next refresh
 (Textual refreshes at up to 60 Hz, i.e. within ~17 ms). Pilot's own waiting is not counted: it
 idles between steps and measures itself, not the app.
@@ -27,6 +28,9 @@ from labelbench.services.retrain import ensure_baseline
 from labelbench.services.workspace import Workspace, open_workspace
 from labelbench.tui.app import create_app
 from labelbench.tui.screens.label import LabelScreen
+
+sys.path.insert(0, str(Path(__file__).parent))
+from realistic import seed_label_log
 
 
 class Clock:
@@ -82,6 +86,7 @@ def main() -> int:
     parser.add_argument("--database-url", default="sqlite:///benchmarks/results/bench-label-app.db")
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--events", type=int, default=50_000, help="label log length to start from")
     args = parser.parse_args()
     Path("benchmarks/results").mkdir(parents=True, exist_ok=True)
     settings = Settings(
@@ -90,6 +95,7 @@ def main() -> int:
     create_demo(settings, scale=args.scale)
     ws = open_workspace(settings)
     ensure_baseline(ws)
+    print(f"label log: {seed_label_log(ws, args.events):,} events")
     build_queue(ws, actor="bench", size=args.items + 20)
     clock = Clock()
     asyncio.run(drive(ws, args.items, clock))

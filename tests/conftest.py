@@ -28,6 +28,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key in list(os.environ):
         if key.startswith("LABELBENCH_") and key != "LABELBENCH_TEST_PG_URL":
             monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # no remembered analyst
     monkeypatch.chdir(tmp_path)
 
 

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    analyst: str | None = None
+    """Your name in the label log (``label --analyst`` overrides it). Unset: the OS user, or,
+    where that cannot tell analysts apart (``root`` in containers), a name asked for once and
+    remembered in the user's config (``~/.config/labelbench/user.toml``)."""
     database_url: str = DEFAULT_DATABASE_URL
     """Any SQLAlchemy URL; PostgreSQL via ``postgresql+psycopg://``. Default: SQLite in the cwd."""
     models_dir: Path = Path("models")
@@ -170,3 +174,38 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
     except (ValueError, OSError) as exc:  # malformed TOML surfaces as ValueError
         raise ConfigError(f"cannot read configuration {path}: {exc}") from None
+
+
+#: OS user names that cannot tell analysts apart (containers run everyone as root).
+SHARED_USERS = frozenset({"root", "unknown", "nobody", "user", "admin", ""})
+
+
+def user_config_path() -> Path:
+    """The per-user file where labelbench remembers who you are (XDG config home)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "labelbench" / "user.toml"
+
+
+def remembered_analyst() -> str | None:
+    """The analyst name saved by an earlier `labelbench label`, if any."""
+    import tomllib
+
+    path = user_config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = data.get("analyst")
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def remember_analyst(name: str) -> Path:
+    """Save ``name`` for the next start (the file is labelbench's own: rewritten whole)."""
+    path = user_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    path.write_text(
+        f'# Written by `labelbench label`: your name in the label log.\nanalyst = "{escaped}"\n',
+        encoding="utf-8",
+    )
+    return path

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from labelbench.services.export import LABEL_EXPORT_COLUMNS, export_labels
-from labelbench.services.labelling import LabellingService, adjudicate
+from labelbench.services.labelling import LabellingService
+from labelbench.services.review import adjudicate
 
 
 def test_label_export_carries_full_provenance(tiny_world_ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

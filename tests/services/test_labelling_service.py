@@ -9,8 +9,9 @@ from sqlalchemy import func, select, update
 
 from labelbench.db.models import Label, LabelBatch, QueueItem
 from labelbench.services.claims import claim_next, release_stale
-from labelbench.services.labelling import LabellingService, adjudicate, disagreements
+from labelbench.services.labelling import LabellingService
 from labelbench.services.queue import build_queue
+from labelbench.services.review import adjudicate, disagreements
 
 
 def test_decide_commits_with_fingerprint_and_serves_next(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
@@ -181,3 +182,67 @@ def test_retrying_a_committed_decision_does_not_duplicate_it(tiny_world_ws) -> N
             select(func.count()).select_from(Label).where(Label.sample_id == view.sample_id)
         )
     assert count == 1
+
+
+def test_second_opinions_are_served_blind(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    ws = tiny_world_ws
+    ws.settings.queue.double_label_share = 1.0  # every primary gets a second opinion
+    ana = LabellingService(ws, "ana", countries=["OM"])
+    ana.start()
+    first = ana.next_item()
+    assert first is not None and first.item is not None and not first.blind
+    ana.decide(
+        first.sample_id,
+        "positive",
+        fingerprint_seen=first.fingerprint,
+        item_id=first.item.item_id,
+        note="ana's reasoning",
+    )
+    bo = LabellingService(ws, "bo", countries=["OM"])
+    bo.start(build_if_empty=False)
+    seen = []
+    while (view := bo.next_item()) is not None and view.sample_id != first.sample_id:
+        seen.append(view.sample_id)
+        assert view.item is not None
+        bo.decide(
+            view.sample_id, "skip", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+        )
+    assert view is not None and view.item is not None and view.item.purpose == "second_opinion"
+    assert view.blind and view.labels == [] and view.current_verdict is None
+    assert all(p is None for p in view.probabilities.values())
+    assert view.item.expected_p is None and "ana" not in view.item.reason
+    assert all(point.label is None for point in view.timeline)
+    assert bo.view_sample(first.sample_id).blind  # still blind while it is bo's open item
+    bo.decide(
+        view.sample_id, "unsure", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+    )
+    after = bo.view_sample(first.sample_id)
+    assert not after.blind and {lab.analyst for lab in after.labels} == {"ana", "bo"}
+    assert after.current_verdict == "disputed"  # a doubt goes to the lead, it erases nothing
+    assert [d.sample_id for d in disagreements(ws)] == [first.sample_id]
+
+
+def test_progress_counts_new_positives_and_follows_other_analysts(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    ws = tiny_world_ws
+    ws.settings.queue.double_label_share = 0.0
+    ana = LabellingService(ws, "ana", countries=["OM"])
+    bo = LabellingService(ws, "bo", countries=["OM"])
+    ana.start()
+    bo.start(build_if_empty=False)
+    expected = {"new_positive": 0, "confirmed": 0}
+    for svc in (ana, bo, ana, bo):
+        view = svc.next_item()
+        assert view is not None and view.item is not None
+        svc.decide(
+            view.sample_id, "positive", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+        )
+        expected["confirmed" if view.incident_label else "new_positive"] += 1
+        for who in (ana, bo):  # each session's tally sees both analysts' decisions
+            om = who.progress().countries[0]
+            assert (om.new_positives, om.confirmed) == (
+                expected["new_positive"],
+                expected["confirmed"],
+            )
+    assert ana.undo() is not None
+    om = bo.progress().countries[0]
+    assert om.new_positives + om.confirmed == 3  # a retraction reaches the other analyst too

@@ -10,7 +10,8 @@ from tui_helpers import ANALYST, batches, labels, run_async, screen_text, settle
 
 from labelbench.config import Settings
 from labelbench.errors import ConfigError, DatabaseError
-from labelbench.services.labelling import LabellingService, SampleView
+from labelbench.services.item_view import SampleView
+from labelbench.services.labelling import LabellingService
 from labelbench.services.workspace import Workspace
 from labelbench.tui.app import create_app
 from labelbench.tui.messages import ConnectionLost, TrainingProgress
@@ -185,7 +186,7 @@ async def test_left_and_right_walk_through_this_sessions_decisions(tui_ws: Works
 
 @run_async
 async def test_country_filter_restricts_the_queue(tui_ws: Workspace) -> None:
-    app = make_app(tui_ws)
+    app = make_app(tui_ws, countries=["all"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert shown(app).country != "OM"
@@ -384,3 +385,26 @@ async def test_no_train_flag_never_trains(tui_ws: Workspace) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "evidence heuristics" in screen_text(app.query_one("#training-text", Static))
+
+
+@run_async
+async def test_a_failed_training_shows_its_reason_and_t_retries(tui_ws: Workspace) -> None:
+    from labelbench.services.training_job import TrainingFailedError
+
+    attempts: list[int] = []
+
+    def flaky(ws: Workspace, progress: Any = None) -> FakePredictor:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise TrainingFailedError("MemoryError: the machine ran out of memory")
+        return FakePredictor()
+
+    app = make_app(tui_ws, train_baseline=True, ensure_baseline=flaky)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app.query_one("#training-text", Static))
+        assert "training failed: MemoryError" in text and "t retries" in text
+        await pilot.press("t")
+        await settle(pilot)
+        assert len(attempts) == 2
+        assert "model baseline-test" in screen_text(app.query_one("#training-text", Static))

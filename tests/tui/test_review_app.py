@@ -7,7 +7,8 @@ from typing import Any
 from textual.widgets import DataTable
 from tui_helpers import labels, run_async, settle
 
-from labelbench.services.labelling import LabellingService, disagreements
+from labelbench.services.labelling import LabellingService
+from labelbench.services.review import disagreements
 from labelbench.services.workspace import Workspace
 from labelbench.tui.app import create_app
 from labelbench.tui.screens.review import ReviewScreen

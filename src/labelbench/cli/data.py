@@ -25,19 +25,31 @@ def demo(
         int, typer.Option(min=1, max=1000, help="Multiply the world (K consecutive years).")
     ] = 1,
     reset: Annotated[
-        bool, typer.Option("--reset", help="Drop everything in the database and regenerate.")
+        bool,
+        typer.Option(
+            "--reset", help="Drop the demo database (labels too) and regenerate it; asks first."
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before --reset drops the database.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Build the demo world: ~83k evidence rows, ~2,600 incidents, ~4,300 samples in 131 countries.
 
-    Non-interactive and idempotent: a database that already holds evidence is kept as it is
-    (labels survive), unless `--reset` is given.
+    Idempotent: a demo database is kept as it is (labels survive) unless `--reset` is given,
+    which asks before dropping it (`--yes` skips the question). A database holding data the demo
+    did not make is never filled or dropped (exit 10).
     """
-    from labelbench.services.demo import create_demo
+    from labelbench.services.demo import create_demo, inspect_database
 
     st = state(ctx)
-    report = create_demo(st.settings(), seed=seed, scale=scale, reset=reset, progress=st.info)
+    settings = st.settings()
+    if reset and not yes:
+        contents = inspect_database(settings)
+        if contents.migrated and contents.demo:
+            _confirm_reset(settings.safe_database_url, contents.labels)
+    report = create_demo(settings, seed=seed, scale=scale, reset=reset, progress=st.info)
     if as_json:
         st.out.print_json(json.dumps(report.to_dict()))
         return
@@ -52,6 +64,19 @@ def demo(
         f"{report.incidents:,} incidents, {report.probe_metrics:,} probe days, "
         f"{report.samples:,} samples"
     )
+
+
+def _confirm_reset(url: str, labels: int) -> None:
+    """Ask before dropping a demo database; without a terminal to ask on, refuse."""
+    import sys
+
+    from labelbench.errors import InputError
+
+    question = f"Drop every table of {url} ({labels:,} labels) and regenerate the demo?"
+    if not sys.stdin.isatty():
+        raise InputError(f"{question} Pass --yes to confirm without a terminal.")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Abort()
 
 
 @features_app.command("build")

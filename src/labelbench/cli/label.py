@@ -9,21 +9,48 @@ Textual is imported inside the commands so other commands never pay for it.
 from __future__ import annotations
 
 import getpass
+import sys
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from labelbench.cli.queue import split_countries
 from labelbench.cli.state import state
+from labelbench.config import SHARED_USERS, remember_analyst, remembered_analyst
 from labelbench.domain.scope import SCOPE_HELP
 from labelbench.errors import InputError
 
 
-def _default_user() -> str:
+def resolve_analyst(given: str | None, configured: str | None, err: Console) -> str:
+    """Who is labelling: the flag, the config, a remembered name, or a name the OS user gives.
+
+    An OS user such as ``root`` (everyone, in containers) cannot tell analysts apart, so then
+    the analyst is asked once, on a terminal, and the answer is remembered.
+    """
+    for name in (given, configured, remembered_analyst()):
+        if name and name.strip():
+            return name.strip()
     try:
-        return getpass.getuser()
+        user = getpass.getuser().strip()
     except (KeyError, OSError):  # no passwd entry / no login name in some containers
-        raise InputError("cannot tell who you are; pass --analyst NAME") from None
+        user = ""
+    if user.lower() not in SHARED_USERS:
+        return user
+    if not sys.stdin.isatty():
+        raise InputError(
+            f"the OS user ({user or 'unknown'}) cannot tell analysts apart; "
+            "pass --analyst NAME or set `analyst` in labelbench.toml"
+        )
+    name = ""
+    while not name:
+        name = typer.prompt(
+            f"Your name for the label log (the OS user '{user or 'unknown'}' is shared)",
+            err=True,
+        ).strip()
+    path = remember_analyst(name)
+    err.print(f"[dim]remembered as {name} in {path}[/dim]", highlight=False)
+    return name
 
 
 def label(
@@ -33,7 +60,12 @@ def label(
         typer.Option("--countries", help=SCOPE_HELP),
     ] = None,
     analyst: Annotated[
-        str | None, typer.Option("--analyst", help="Your name in the label log (default: OS user).")
+        str | None,
+        typer.Option(
+            "--analyst",
+            help="Your name in the label log. Default: `analyst` in the config, the name "
+            "remembered from an earlier start, or the OS user (asked for when that is root).",
+        ),
     ] = None,
     strategy: Annotated[
         str | None, typer.Option("--strategy", help="Query strategy when a queue is built.")
@@ -58,10 +90,11 @@ def label(
     from labelbench.tui.summary import render_summary
 
     st = state(ctx)
+    name = resolve_analyst(analyst, st.settings().analyst, st.err)
     with st.workspace() as ws:
         app = create_app(
             ws,
-            analyst=(analyst or _default_user()).strip(),
+            analyst=name,
             countries=split_countries(countries),
             strategy=strategy,
             batch_size=batch_size,
@@ -89,7 +122,7 @@ def review(
     with st.workspace() as ws:
         app = create_app(
             ws,
-            analyst=(lead or _default_user()).strip(),
+            analyst=resolve_analyst(lead, st.settings().analyst, st.err),
             mode="review",
             countries=split_countries(countries),
         )

@@ -11,8 +11,19 @@ from labelbench.db.models import Label, LabelBatch, Sample
 from labelbench.domain.labels import LabelEvent
 
 
-def label_events(session: Session, sample_ids: Sequence[int] | None = None) -> list[LabelEvent]:
-    """Label-log rows, with the reverted flag of their batch, for the effective-label derivation."""
+def label_events(
+    session: Session,
+    sample_ids: Sequence[int] | None = None,
+    *,
+    batch_id: int | None = None,
+    countries: Sequence[str] | None = None,
+    after_id: int | None = None,
+) -> list[LabelEvent]:
+    """Label-log rows, with the reverted flag of their batch, for the effective-label derivation.
+
+    The filters keep hot paths on indexes: one batch's events, the events of a few countries
+    (a join, not a list of sample ids), or only events newer than ``after_id``.
+    """
     stmt = (
         select(
             Label.id,
@@ -31,6 +42,14 @@ def label_events(session: Session, sample_ids: Sequence[int] | None = None) -> l
     )
     if sample_ids is not None:
         stmt = stmt.where(Label.sample_id.in_(sample_ids))
+    if batch_id is not None:
+        stmt = stmt.where(Label.batch_id == batch_id)
+    if after_id is not None:
+        stmt = stmt.where(Label.id > after_id)
+    if countries is not None:
+        stmt = stmt.join(Sample, Sample.id == Label.sample_id).where(
+            Sample.country.in_(list(countries))
+        )
     return [
         LabelEvent(
             id=r.id,

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 from labelbench.config import Settings
 from labelbench.db import migrate, queries
 from labelbench.db.engine import check_connection, make_engine
-from labelbench.db.models import Evidence, Incident, ProbeMetric, Sample
+from labelbench.db.models import Evidence, Incident, Label, ProbeMetric, Sample
 from labelbench.db.truth import DemoTruth
+from labelbench.errors import ConflictError
 from labelbench.services.features import build_features
 from labelbench.services.reference import sync_countries
 from labelbench.services.workspace import Workspace
@@ -41,6 +42,33 @@ class DemoReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class DatabaseContents:
+    """What a database holds, as far as `demo` must know before it writes or drops anything."""
+
+    migrated: bool
+    demo: bool
+    """The demo made it (its hidden truth is there)."""
+    rows: int
+    """Evidence, incidents, samples and labels together."""
+    labels: int
+
+
+def inspect_database(settings: Settings) -> DatabaseContents:
+    """Read-only look at the database `demo` would fill or reset."""
+    engine = make_engine(settings.database_url)
+    check_connection(engine)
+    try:
+        if migrate.current_revision(engine) is None:
+            return DatabaseContents(False, False, 0, 0)
+        with Workspace(settings, engine).transaction(readonly=True) as session:
+            labels = queries.count(session, Label)
+            rows = labels + sum(queries.count(session, t) for t in (Evidence, Incident, Sample))
+            return DatabaseContents(True, queries.count(session, DemoTruth) > 0, rows, labels)
+    finally:
+        engine.dispose()
+
+
 def create_demo(
     settings: Settings,
     *,
@@ -49,7 +77,19 @@ def create_demo(
     reset: bool = False,
     progress: Progress | None = None,
 ) -> DemoReport:
-    """Migrate, then fill an empty database with the demo world (or rebuild it with ``reset``)."""
+    """Migrate, then fill an empty database with the demo world (or rebuild it with ``reset``).
+
+    Refuses (ConflictError) a database holding data the demo did not make: the demo must never
+    mix synthetic evidence and hidden truth into a team's data, nor drop it. Confirming a reset
+    is the caller's job.
+    """
+    contents = inspect_database(settings)
+    if contents.rows and not contents.demo:
+        raise ConflictError(
+            f"{settings.safe_database_url} holds data that `labelbench demo` did not make "
+            f"({contents.rows:,} rows); the demo only fills an empty database or its own "
+            "(point --database-url at another one)"
+        )
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     engine = make_engine(settings.database_url)

@@ -383,7 +383,10 @@ def _batch_effect(
 
 
 def ensure_baseline(
-    ws: Workspace, progress: Callable[[int, int, str], None] | None = None
+    ws: Workspace,
+    progress: Callable[[int, int, str], None] | None = None,
+    *,
+    actor: str | None = None,
 ) -> Predictor | None:
     """The production predictor; trains, evaluates and promotes the baseline if there is none."""
     existing = Predictor.for_production(ws)
@@ -395,5 +398,5 @@ def ensure_baseline(
         if progress is not None:
             progress(done, total, stage)
 
-    retrain(ws, actor=current_user(), progress=relay, max_attributed_batches=0)
+    retrain(ws, actor=actor or current_user(), progress=relay, max_attributed_batches=0)
     return Predictor.for_production(ws)

@@ -9,12 +9,13 @@ terminal is handed back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from textual.app import App
 from textual.screen import Screen
 
 from labelbench.services.labelling import LabellingService
+from labelbench.services.training_job import BaselineTrainer
 from labelbench.services.workspace import Workspace
 from labelbench.tui.keys import keymap
 from labelbench.tui.screens.base import DEFAULT_RETRY_DELAYS
@@ -43,16 +44,6 @@ class LabelApp(App[SessionSummary | None]):
 
     def on_mount(self) -> None:
         self.set_keymap(self._keys)
-
-
-def default_ensure_baseline(ws: Workspace, progress: Any = None) -> Any:
-    """Train and promote the first production model (``labelbench.services.retrain``).
-
-    Imported on first use: training pulls in scikit-learn, which the app must not wait for.
-    """
-    from labelbench.services.retrain import ensure_baseline
-
-    return ensure_baseline(ws, progress=progress)
 
 
 def create_app(
@@ -85,7 +76,7 @@ def create_app(
         svc = service or LabellingService(
             ws, analyst, countries=codes, strategy=strategy, batch_size=batch_size
         )
-        trainer = (ensure_baseline or default_ensure_baseline) if train_baseline else None
+        trainer = (ensure_baseline or BaselineTrainer(analyst)) if train_baseline else None
         first = LabelScreen(
             ws=ws, service=svc, keys=keys, ensure_baseline=trainer, retry_delays=retry_delays
         )

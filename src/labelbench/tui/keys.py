@@ -42,6 +42,7 @@ LABEL_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("previous", "left", "previous", "prev", "Previous item decided in this session"),
     KeyAction("next", "right", "next", "next", "Next item (back toward the newest)"),
     KeyAction("filter", "slash", "filter", "filter", "Restrict the queue to some countries"),
+    KeyAction("train", "t", "train", "retrain", "Retry training the model after a failure", False),
     KeyAction("help", "question_mark", "help", "help", "Show this help"),
     KeyAction("quit", "q", "quit_session", "quit", "Close the batch, show the summary and quit"),
 )
@@ -93,3 +94,10 @@ def effective_keys(
         keys = configured.get(a.id, a.key).split(",")
         rows.append((" / ".join(format_key(k.strip()) for k in keys), a.help))
     return rows
+
+
+def key_label(action_id: str, configured: dict[str, str]) -> str:
+    """The key of one label-app action as the user configured it, for text in the app."""
+    default = next(a.key for a in LABEL_ACTIONS if a.id == action_id)
+    first = configured.get(action_id, default).split(",")[0].strip()
+    return format_key(first)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from labelbench.services.labelling import Disagreement, Progress, SampleView, StartInfo
+from labelbench.services.item_view import SampleView
+from labelbench.services.labelling import Progress, StartInfo
+from labelbench.services.review import Disagreement
 
 
 class WorkerMessage(Message, bubble=False):

@@ -44,13 +44,24 @@ def render_summary(summary: SessionSummary) -> RenderableType:
                 f"{progress.labels_per_hour:.0f} labels/hour, {progress.items_left} items left"
             )
         )
-        table = Table("country", "labelled", "positives", "new positives / goal")
+        table = Table(
+            "country",
+            "labelled",
+            "positives",
+            "new positives / goal",
+            "confirmed",
+            "overturned",
+            caption="labelled, positives: this batch; the rest: all analysts, all time. A new "
+            "positive is a day no incident marked; confirmed/overturned are incident days.",
+        )
         for c in progress.countries:
             table.add_row(
                 c.country,
                 str(c.session_labels),
                 str(c.session_positives),
                 f"{c.new_positives} / {c.goal}",
+                str(c.confirmed),
+                str(c.overturned),
             )
         parts.append(table)
     else:

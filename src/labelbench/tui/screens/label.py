@@ -22,9 +22,10 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
 from labelbench.errors import ConflictError, LabelbenchError
-from labelbench.services.labelling import LabellingService, Progress, SampleView
+from labelbench.services.item_view import SampleView
+from labelbench.services.labelling import LabellingService, Progress
 from labelbench.services.workspace import Workspace
-from labelbench.tui.keys import LABEL_ACTIONS, bindings
+from labelbench.tui.keys import LABEL_ACTIONS, bindings, key_label
 from labelbench.tui.messages import (
     ClaimLost,
     ConnectionLost,
@@ -55,7 +56,8 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 
 TrainProgress = Callable[[int, int, str], None]
 EnsureBaseline = Callable[[Workspace, TrainProgress | None], Any]
-"""``ensure_baseline(ws, progress) -> Predictor | None`` (see ``labelbench.services.retrain``)."""
+"""``ensure_baseline(ws, progress) -> Predictor | None``; the app's default trains in a child
+process (:class:`labelbench.services.training_job.BaselineTrainer`) and may have ``cancel()``."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class LabelScreen(ServiceScreen):
         self.progress: Progress | None = None
         self.decisions_this_run = 0
         self.model_status: str | None = None
+        self.training_failed = False
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -346,7 +349,12 @@ class LabelScreen(ServiceScreen):
                 self.closing = False
         if worker.name == "train" and failed:
             self.model_status = None
-            self.query_one(ProgressPanel).training("baseline training failed: evidence heuristics")
+            self.training_failed = True
+            reason = str(worker.error).splitlines()[0] if worker.error else "cancelled"
+            key = key_label("train", self.keys)
+            self.query_one(ProgressPanel).training(
+                f"training failed: {reason}. Serving evidence heuristics; {key} retries."
+            )
 
     # --- message handlers (UI thread) ---------------------------------------------------------
 
@@ -551,6 +559,21 @@ class LabelScreen(ServiceScreen):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(LABEL_ACTIONS, self.keys))
+
+    def action_train(self) -> None:
+        """Retry training after a failure (the only time there is something to retry)."""
+        if self.ensure_baseline is None or not self.training_failed:
+            self.notify("No failed training to retry.", timeout=3)
+            return
+        self.training_failed = False
+        self.model_status = "in background"
+        self._train(self.ensure_baseline, list(self.session_targets))
+
+    def on_unmount(self) -> None:
+        """Stop a training child still running: the analyst has left the app."""
+        cancel = getattr(self.ensure_baseline, "cancel", None)
+        if callable(cancel):
+            cancel()
 
     def action_quit_session(self) -> None:
         """Close the batch and exit; with the database gone, exit at once (it resumes later)."""

@@ -15,13 +15,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker
 
-from labelbench.services.labelling import (
-    Disagreement,
-    LabellingService,
-    SampleView,
-    adjudicate,
-    disagreements,
-)
+from labelbench.services.item_view import SampleView
+from labelbench.services.labelling import LabellingService
+from labelbench.services.review import Disagreement, adjudicate, disagreements
 from labelbench.services.workspace import Workspace
 from labelbench.tui.format import verdict as verdict_text
 from labelbench.tui.keys import REVIEW_ACTIONS, bindings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from labelbench.services.labelling import SampleView
+from labelbench.services.item_view import SampleView
 from labelbench.tui.format import INCIDENT_STYLE, pct, verdict
 
 
@@ -50,6 +50,9 @@ class LabelHistory(Static):
     """Every earlier event on this sample by anyone (decisions, retractions, adjudications)."""
 
     def show(self, view: SampleView | None) -> None:
+        if view is not None and view.blind:
+            self.update(Text("hidden for a blind second opinion", style="dim"))
+            return
         if view is None or not view.labels:
             self.update(Text("no earlier labels", style="dim"))
             return

@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from labelbench.services.labelling import SampleView
+from labelbench.services.item_view import SampleView
 from labelbench.tui.format import num
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from labelbench.services.labelling import SampleView
+from labelbench.services.item_view import SampleView
 from labelbench.tui.format import pct, verdict
 
 
@@ -52,14 +52,18 @@ class ItemHeader(Static):
                 ("why: ", "dim"),
                 f"{item.purpose} · {item.strategy}",
                 f"/{item.scorer}" if item.scorer else "",
-                f" · rank {item.rank} · score {item.score:.2f}",
+                f" · rank {item.rank}",
+                "" if view.blind else f" · score {item.score:.2f}",
                 f" · expected p {pct(item.expected_p)}" if item.expected_p is not None else "",
             )
             lines.append(why)
             lines.append(Text(item.reason, style="italic"))
         else:
             lines.append(Text("not from the queue (opened directly)", style="dim"))
-        status = Text.assemble(("standing label: ", "dim"), verdict(view.current_verdict))
+        status = Text.assemble(
+            ("standing label: ", "dim"),
+            Text("hidden (blind)", style="dim") if view.blind else verdict(view.current_verdict),
+        )
         if view.incident_label:
             status.append("  · incident-derived positive", style="red")
         if note is not None:

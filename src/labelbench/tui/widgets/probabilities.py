@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from labelbench.services.labelling import SampleView
+from labelbench.services.item_view import SampleView
 from labelbench.tui.format import bar, pct
 
 PARTS = (("base", "base"), ("cluster", "cluster head"), ("stack", "stack"), ("final", "final"))
@@ -21,6 +21,14 @@ class Probabilities(Static):
             self.update("")
             return
         probs = view.probabilities
+        if view.blind:
+            self.update(
+                Text.assemble(
+                    ("model hidden", "bold"),
+                    "\nsecond opinion: judge the\nevidence on its own",
+                )
+            )
+            return
         if all(v is None for v in probs.values()):
             self.update(
                 Text.assemble(

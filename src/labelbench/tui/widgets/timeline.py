@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from labelbench.services.labelling import SampleView
+from labelbench.services.item_view import SampleView
 from labelbench.tui.format import INCIDENT_STYLE, VERDICT_STYLE, block
 
 INCIDENT_MARK = {"censorship": "C", "mixed": "M", "disruption": "D"}
