@@ -94,3 +94,13 @@ def test_reports_and_exports_follow_the_umask(
     for path in (week, labels):
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_unknown_strategy_is_a_bad_flag_value(
+    tiny_world_ws: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LABELBENCH_DATABASE_URL", tiny_world_ws.settings.database_url)
+    assert main(["queue", "build", "--strategy", "nope"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown strategy 'nope'" in err
+    assert main(["queue", "build", "--size", "many"]) == 3

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from labelbench.cli.state import state
+from labelbench.cli.state import bad_option, state
 from labelbench.domain.scope import SCOPE_HELP
 
 app = typer.Typer(help="Build and inspect the active-learning queue.", no_args_is_help=True)
@@ -17,6 +17,19 @@ def split_countries(value: str | None) -> list[str] | None:
     """`OM,LY, ye` -> ['OM', 'LY', 'YE'] (None when not given)."""
     codes = [c.strip().upper() for c in (value or "").split(",") if c.strip()]
     return codes or None
+
+
+def known_strategy(value: str | None) -> str | None:
+    """Refuse an unknown strategy name as a bad flag value (exit 3) before any work starts."""
+    if value is None:
+        return None
+    from labelbench.ml.strategies import STRATEGIES
+
+    if value not in STRATEGIES:
+        raise bad_option(
+            "--strategy", f"unknown strategy {value!r}; choose one of: {', '.join(STRATEGIES)}"
+        )
+    return value
 
 
 @app.command("build")
@@ -29,8 +42,9 @@ def build(
     strategy: Annotated[
         str | None,
         typer.Option(
+            callback=known_strategy,
             help="hybrid (default), uncertainty, margin, entropy, committee, "
-            "likely_positive, label_errors, seed or random; see `queue strategies`."
+            "likely_positive, label_errors, seed or random; see `queue strategies`.",
         ),
     ] = None,
     size: Annotated[int | None, typer.Option(min=1, help="Items in the batch.")] = None,
