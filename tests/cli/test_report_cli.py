@@ -43,9 +43,10 @@ def upgraded(main: Main, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("week", ["2026-W54", "2021-W53", "last-week", "2026-47"])
-def test_bad_week_exits_7(main: Main, capsys: pytest.CaptureFixture[str], week: str) -> None:
+def test_bad_week_exits_3(main: Main, capsys: pytest.CaptureFixture[str], week: str) -> None:
+    """A bad flag value is the README's exit 3, on one line, before the database is touched."""
     code, out, err = run(main, capsys, "report", "weekly", "--week", week)
-    assert code == ExitCode.INPUT and out == ""
+    assert code == ExitCode.CONFIG and out == ""
     assert err.count("\n") == 1 and "bad week" in err
 
 
@@ -71,10 +72,10 @@ def test_empty_database_weekly_in_every_format(
     assert code == 0 and err == ""
     obj = json.loads(out)  # exactly one JSON object on stdout
     assert obj["week"] == "2020-W53" and obj["countries"] == []
-    assert obj["message"] == "no labels in 2020-W53"
+    assert obj["message"] == "no labels in 2020-W53: no countries with samples yet"
 
     code, out, _ = run(main, capsys, "report", "weekly", "--week", "2020-W53")
-    assert code == 0 and "no labels in 2020-W53" in out
+    assert code == 0 and "No labels in 2020-W53" in out
 
     code, out, _ = run(main, capsys, "report", "weekly", "--week", "2020-W53", "--format", "md")
     assert code == 0 and out.startswith("# Weekly labelling report 2020-W53")
@@ -124,4 +125,10 @@ def test_default_week_and_bad_format(
     code, out, _ = run(main, capsys, "report", "weekly", "--format", "json")
     assert code == 0 and re.fullmatch(r"\d{4}-W\d{2}", json.loads(out)["week"])
     code, _, err = run(main, capsys, "report", "weekly", "--format", "pdf")
-    assert code == ExitCode.USAGE and "pdf" in err
+    assert code == ExitCode.CONFIG and "pdf" in err and err.count("\n") == 1
+    code, _, err = run(main, capsys, "report", "weekly", "--low-yield", "1.5")
+    assert code == ExitCode.CONFIG and "--low-yield" in err
+    code, _, err = run(main, capsys, "report", "weekly", "--week", "2026-W47", "--last-week")
+    assert code == ExitCode.CONFIG and "not both" in err
+    code, _, err = run(main, capsys, "report", "weekly", "--no-such-flag")
+    assert code == ExitCode.USAGE  # an unknown option stays a usage error

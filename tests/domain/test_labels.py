@@ -116,3 +116,21 @@ def test_outcomes_count_new_positives_apart_from_confirmations() -> None:
     assert outcome("negative", False) == NEGATIVE
     assert outcome(DISPUTED, 1) == UNDECIDED
     assert outcome(None, 1) is None
+
+
+def test_day_outcomes_replay_the_log_and_select_a_batch() -> None:
+    from labelbench.domain.labels import CONFIRMED, NEW_POSITIVE, UNDECIDED, day_outcomes
+
+    events = [
+        ev(1, "positive", sample_id=1, batch_id=7),  # new positive
+        ev(2, "positive", sample_id=2, batch_id=7),  # confirms an incident day
+        ev(3, "negative", "bob", sample_id=1, batch_id=8),  # bob disputes day 1 later
+        ev(4, "negative", sample_id=3, batch_id=8),
+    ]
+    incident = {1: 0, 2: 1, 3: 0}
+    now = day_outcomes(events, incident)
+    assert {k: v.outcome for k, v in now.items()} == {1: UNDECIDED, 2: CONFIRMED, 3: "negative"}
+    assert now[1].settled_at == events[2].created_at  # the week a report counts it in
+    before = day_outcomes(events, incident, until=events[2].created_at)
+    assert {k: v.outcome for k, v in before.items()} == {1: NEW_POSITIVE, 2: CONFIRMED}
+    assert set(day_outcomes(events, incident, batch_id=8)) == {1, 3}

@@ -13,16 +13,10 @@ import pandas as pd
 import pytest
 
 from labelbench.errors import InputError
-from labelbench.reports.weekly import (
-    LABEL_COLUMNS,
-    IsoWeek,
-    RunInfo,
-    WeeklyData,
-    WeeklyOptions,
-    build_weekly_report,
-    empty_labels,
-    render,
-)
+from labelbench.reports.isoweek import IsoWeek
+from labelbench.reports.metrics import LABEL_COLUMNS, RunInfo, WeeklyData, empty_labels
+from labelbench.reports.weekly import WeeklyOptions, build_weekly_report
+from labelbench.reports.weekly_render import TOP_N, charts, render
 
 UTC = dt.UTC
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -113,6 +107,7 @@ def data(frame: pd.DataFrame, **kw: Any) -> WeeklyData:
 SUNDAY_LAST = dt.datetime(2021, 1, 3, 23, 59, 59, 999999, tzinfo=UTC)
 MONDAY_FIRST = dt.datetime(2021, 1, 4, 0, 0, tzinfo=UTC)
 NEW_YEAR = dt.datetime(2020, 12, 31, 12, tzinfo=UTC)
+LATER = dt.datetime(2021, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -129,24 +124,33 @@ def boundary() -> WeeklyData:
 
 
 def test_monday_midnight_and_year_boundary(boundary: WeeklyData) -> None:
-    w53 = build_weekly_report(boundary, IsoWeek(2020, 53))
+    w53 = build_weekly_report(boundary, IsoWeek(2020, 53), generated_at=LATER)
+    assert not w53["to_date"]
     om = {r["country"]: r for r in w53["countries"]}["OM"]
     assert (om["labels"], om["positives"]) == (2, 1)  # Dec 31 and Sunday 23:59:59.999999
     assert om["yield"] == pytest.approx(0.5) and om["cumulative_new_positives"] == 1
+    assert (om["new_positives"], om["confirmed"], om["overturned"]) == (1, 0, 0)
     w01 = build_weekly_report(boundary, IsoWeek(2021, 1))
     om = {r["country"]: r for r in w01["countries"]}["OM"]
     assert (om["labels"], om["positives"]) == (2, 1)  # the adjudication is not a label
     assert om["cumulative"]["labels"] == 4 and om["cumulative"]["positives"] == 2
     # sample 12 was disputed (ana +, bob -) until the lead adjudicated it positive
     assert om["cumulative_new_positives"] == 2
+    assert om["new_positives"] == 1  # sample 12 settled (by the adjudication) in W01
     assert w01["agreement"]["week"]["overall"]["pairs"] == 1
     assert w01["agreement"]["week"]["overall"]["first_only_positive"] == 1
     assert [h["week"] for h in w01["history"] if h["country"] == "OM"] == ["2020-W53", "2021-W01"]
 
 
 def test_empty_week_gives_a_clear_report(boundary: WeeklyData) -> None:
-    report = build_weekly_report(boundary, IsoWeek(2021, 5))
-    assert report["empty"] and report["message"] == "no labels in 2021-W05"
+    report = build_weekly_report(boundary, IsoWeek(2021, 5), generated_at=LATER)
+    assert report["empty"] and report["message"] == (
+        "no labels in 2021-W05 for OM, TN; the latest are in 2021-W01 (OM 2)"
+    )
+    assert report["where_labels_are"]["latest_week_in_scope"] == {
+        "week": "2021-W01",
+        "labels": {"OM": 2},
+    }
     rows = {r["country"]: r for r in report["countries"]}
     assert rows["OM"]["labels"] == 0 and rows["OM"]["cumulative"]["labels"] == 4
     assert rows["TN"]["cumulative"]["labels"] == 0
@@ -154,8 +158,12 @@ def test_empty_week_gives_a_clear_report(boundary: WeeklyData) -> None:
     assert actions == {"TN": "not_started", "OM": "continue"}
     for fmt in ("text", "md", "csv", "json"):
         assert "2021-W05" in render(report, fmt)
-    assert "no labels in 2021-W05" in render(report, "md")
-    assert "no labels in 2021-W05" in render(report, "text")
+    assert "No labels in 2021-W05 for OM, TN" in render(report, "md")
+    assert "the latest are in 2021-W01 (OM 2)" in render(report, "text")
+    # labels elsewhere that week are pointed at, with the flag that shows them
+    elsewhere = data(boundary.labels, countries=["TN"])
+    text = render(build_weekly_report(elsewhere, IsoWeek(2021, 1), generated_at=LATER), "text")
+    assert "outside the scope: OM 2 (see --countries)" in text
 
 
 def test_nothing_at_all() -> None:
@@ -189,6 +197,7 @@ def test_low_yield_window_and_since_last_positive() -> None:
 def test_run_without_metrics_is_a_note_not_an_error(boundary: WeeklyData) -> None:
     run = RunInfo("r1", MONDAY_FIRST, None, None, [1], None, "no metrics.json beside /x")
     report = build_weekly_report(data(boundary.labels, runs=[run]), IsoWeek(2021, 1))
+    assert report["to_date"] is False
     (move,) = report["model_movement"]
     assert move["note"] == "no metrics.json beside /x" and move["countries"] == []
     assert "no metrics.json" in render(report, "md")
@@ -209,8 +218,13 @@ def test_json_and_csv_interfaces(boundary: WeeklyData) -> None:
             "random_expected_positives",
             "cumulative_new_positives",
             "target",
+            "new_positives",
+            "confirmed",
+            "overturned",
         ):
             assert key in row
+        for key in ("new_positives", "confirmed", "overturned"):
+            assert key in row["cumulative"]
     csv = pd.read_csv(io.StringIO(render(report, "csv")))
     assert list(csv["country"]) == ["OM", "TN"]
     assert csv.loc[0, "labels"] == 2 and csv.loc[0, "cum_labels"] == 4
@@ -283,3 +297,57 @@ def test_html_is_one_file_with_embedded_png_charts(boundary: WeeklyData) -> None
             "small_n": True,
         }
     ]
+
+
+# --- outcomes, the week to date, many countries ------------------------------------------------
+
+WED = dt.datetime(2026, 11, 18, 9, tzinfo=UTC)  # Wednesday of 2026-W47
+
+
+def test_yield_counts_new_positives_and_shows_confirmations_and_overturns_beside() -> None:
+    """The issue's batch: 0 new positives, 1 incident day confirmed, 1 overturned is a 0% yield."""
+    frame = labels(
+        (1, 20, "OM", 1, "positive", "decision", "ana", 1, WED),
+        (2, 21, "OM", 1, "negative", "decision", "ana", 1, WED + dt.timedelta(minutes=1)),
+    )
+    report = build_weekly_report(data(frame), IsoWeek(2026, 47), generated_at=LATER)
+    om = {r["country"]: r for r in report["countries"]}["OM"]
+    assert (om["labels"], om["positives"], om["new_positive_labels"]) == (2, 1, 0)
+    assert (om["new_positives"], om["confirmed"], om["overturned"]) == (0, 1, 1)
+    assert om["yield"] == 0.0 and om["cumulative_new_positives"] == 0
+    text = render(report, "text")
+    assert "This week: 0 new positives; incident days confirmed 1, overturned 1; 2 labels" in text
+    csv = pd.read_csv(io.StringIO(render(report, "csv")))
+    assert csv.loc[0, "confirmed"] == 1 and csv.loc[0, "cum_overturned"] == 1
+
+
+def test_current_week_is_reported_to_date() -> None:
+    frame = labels((1, 20, "OM", 0, "positive", "decision", "ana", 1, WED))
+    report = build_weekly_report(data(frame), IsoWeek(2026, 47), generated_at=WED)
+    assert report["to_date"] and not report["empty"]
+    md = render(report, "md")
+    assert md.startswith("# Weekly labelling report 2026-W47, to date")
+    assert "Week in progress: 2026-11-16 to 2026-11-18 09:00 UTC" in md
+    assert "`--last-week`" in md
+
+
+def test_many_countries_stay_readable() -> None:
+    """115 countries in scope, 12 of them labelled: no line per idle country, short legends."""
+    codes = [f"{a}{b}" for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKL"][:115]
+    rows = [
+        (i, i, codes[i % 12], 0, "positive" if i % 3 else "negative", "decision", "ana", 1, WED)
+        for i in range(1, 61)
+    ]
+    report = build_weekly_report(
+        data(labels(*rows), countries=codes, targets=codes[:6]),
+        IsoWeek(2026, 47),
+        generated_at=LATER,
+    )
+    assert len(report["countries"]) == 115  # the JSON keeps every country
+    text = render(report, "text")
+    assert text.count("not started") <= 1 and "Not started (103)" in text
+    assert len(text.splitlines()) < 120
+    legends = [h for h in report["history"] if h["labels"]]
+    assert len({h["country"] for h in legends}) == 12
+    titles = [title for title, _ in charts(report)]
+    assert titles[0].endswith(f"({12 - TOP_N} more countries with labels: see the tables)")

@@ -32,8 +32,9 @@ C1     carl    KW       k5     positive  W47 Wed 08:00      5       batch revert
 L19    ana     OM       s10    positive  W48 Mon 00:00:00   30
 =====  ======  =======  =====  ========  =================  =======
 
-Queue: OM items expected_p 0.25, pool mean_p 0.08 (model basis); KW items expected_p 0.10, pool
-mean_p None and incident rate 0.05 (no-model basis).
+Queue: OM items expected_p 0.25, pool new-positive rate 0.08 (model basis; mean_p 0.1 counts
+incident-marked days too and is not used); KW items expected_p 0.10, no model (pool mean_p None,
+incident rate 0.05): no random baseline, as random sampling's new-positive rate is unknown.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ from sqlalchemy import select, update
 
 from labelbench.db.models import Label, ModelRun, QueueBuild, QueueItem, Sample
 from labelbench.errors import InputError, NotFoundError
-from labelbench.reports.weekly import WeeklyOptions, render_html
+from labelbench.reports.weekly import WeeklyOptions
+from labelbench.reports.weekly_render import render_html
 from labelbench.services.batches import revert_batch
 from labelbench.services.labelling import LabellingService
 from labelbench.services.queue import build_queue
@@ -119,7 +121,7 @@ def build_world(ws: Any, tmp: Path) -> World:
         qb.params = {
             **qb.params,
             "pool": {
-                "OM": {"n": 40, "mean_p": 0.08, "incident_rate": 0.125},
+                "OM": {"n": 40, "mean_p": 0.1, "new_p": 0.08, "incident_rate": 0.125},
                 "KW": {"n": 37, "mean_p": None, "incident_rate": 0.05},
             },
         }
@@ -336,16 +338,19 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
 
     om = rows["OM"]  # L4-L8, L10 (ana) + L11-L14 (bob); L9 undone, L19 is W48
     assert (om["labels"], om["samples"], om["positives"]) == (10, 6, 4)
-    assert om["yield"] == approx(0.4)
-    assert om["yield_ci"] == [approx(0.168180), approx(0.687326)]  # Wilson 4/10
+    # L8's positive only confirms an incident day: yield counts L4, L11, L12
+    assert om["new_positive_labels"] == 3 and om["yield"] == approx(0.3)
+    assert om["yield_ci"] == [approx(0.107791), approx(0.603222)]  # Wilson 3/10
+    # days settled in W47: s4 new (+,+), s8 confirmed; s5, s6 disputed, s7 skipped, s9 negative
+    assert (om["new_positives"], om["confirmed"], om["overturned"]) == (1, 1, 0)
     assert om["unsure_rate"] == approx(0.1) and om["skip_rate"] == approx(0.1)
     assert om["median_seconds"] == approx(25.0)  # 10 15 20 20 [25] 30 35 45 60 (L7 untimed)
     assert om["analysts"] == 2 and om["analyst_names"] == ["ana", "bob"]
     assert om["queued_labels"] == 10 and om["expected_covered"] == 10
     assert om["expected_positives"] == approx(10 * 0.25)
     assert om["random_expected_positives"] == approx(10 * 0.08)
-    assert om["random_basis"] == "model mean_p"
-    assert om["lift_vs_random"] == approx(4 / 0.8)
+    assert om["random_basis"] == "model: new-positive rate of the pool"
+    assert om["lift_vs_random"] == approx(3 / 0.8)
     assert om["labels_since_last_positive"] == 2  # L12 positive, then L13, L14
     assert om["last_positive_at"] == "2026-11-19T09:10:00+00:00"
     assert om["cumulative_new_positives"] == 2  # s3, s4; s5 disputed, s8 incident-positive
@@ -354,8 +359,9 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
 
     cum = om["cumulative"]  # + L1-L3 of W46
     assert (cum["labels"], cum["samples"], cum["positives"]) == (13, 9, 5)
-    assert cum["yield"] == approx(5 / 13)
-    assert cum["yield_ci"] == [approx(0.177097), approx(0.644771)]  # Wilson 5/13
+    assert cum["yield"] == approx(4 / 13)  # + L3
+    assert cum["yield_ci"] == [approx(0.126807), approx(0.576307)]  # Wilson 4/13
+    assert (cum["new_positives"], cum["confirmed"], cum["overturned"]) == (2, 1, 0)
     assert cum["unsure_rate"] == approx(1 / 13) and cum["skip_rate"] == approx(1 / 13)
     assert cum["median_seconds"] == approx(30.0)  # 12 timed labels, middle two 30 and 30
     assert cum["expected_positives"] == approx(13 * 0.25)
@@ -369,11 +375,10 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
     assert kw["median_seconds"] == approx(10.0) and kw["analysts"] == 1
     assert kw["queued_labels"] == 3  # L18 was decided outside the queue
     assert kw["expected_positives"] == approx(3 * 0.10) and kw["expected_covered"] == 3
-    assert kw["random_expected_positives"] == approx(3 * 0.05)
-    assert kw["random_basis"] == "incident rate (no model)"
-    assert kw["lift_vs_random"] == approx(1 / 0.15)
+    assert kw["random_expected_positives"] is None and kw["random_basis"] is None
+    assert kw["lift_vs_random"] is None
     assert kw["labels_since_last_positive"] == 0  # Sunday 23:59:59 positive is W47's last
-    assert kw["cumulative_new_positives"] == 1
+    assert kw["cumulative_new_positives"] == 1 and kw["new_positives"] == 1
     assert kw["cumulative"]["labels"] == 4
 
     ae = rows["AE"]
@@ -383,8 +388,9 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
 
     totals = report["totals"]
     assert totals["week"]["labels"] == 14 and totals["week"]["positives"] == 5
+    assert (totals["week"]["new_positives"], totals["week"]["confirmed"]) == (2, 1)
     assert totals["cumulative"]["labels"] == 17
-    assert totals["week"]["random_basis"].startswith("mixed")
+    assert totals["week"]["random_basis"] == "model: new-positive rate of the pool"
     assert report["batches"] == [w.ana_batch, w.bob_batch]
 
     ag = report["agreement"]["week"]  # s4 (+,+), s5 (-,+), s9 (-,-); s6 (unsure,-) left out
@@ -416,7 +422,7 @@ def test_weekly_report_figures_match_hand_computation(world: tuple[Any, World]) 
     hist = {(h["week"], h["country"]): h for h in report["history"]}
     assert hist[("2026-W46", "OM")]["labels"] == 3
     assert hist[("2026-W46", "OM")]["cumulative_new_positives"] == 1
-    assert hist[("2026-W47", "OM")]["yield"] == approx(0.4)
+    assert hist[("2026-W47", "OM")]["yield"] == approx(0.3)
     assert ("2026-W45", "OM") not in hist  # history starts at the first labelled week
 
     recs = {r["country"]: r["action"] for r in report["recommendations"]}
@@ -449,14 +455,16 @@ def test_recommendations_target_low_yield_and_agreement_per_country(
 def test_empty_week_and_later_weeks(world: tuple[Any, World]) -> None:
     ws, w = world
     report = weekly_report(ws, week="2026-W49", countries=["OM", "KW"])
-    assert report["empty"] and report["message"] == "no labels in 2026-W49"
+    assert report["empty"] and report["message"] == (
+        "no labels in 2026-W49 for KW, OM; the latest are in 2026-W48 (OM 1)"
+    )
     rows = by_country(report)
     assert rows["OM"]["labels"] == 0 and rows["OM"]["yield"] is None
     assert rows["OM"]["cumulative"]["labels"] == 14  # L19 (Monday 00:00 of W48) is in now
     assert rows["OM"]["cumulative_new_positives"] == 3
     assert rows["OM"]["labels_since_last_positive"] == 0
     assert report["model_movement"] == [] and report["recommendations"]
-    assert "no labels in 2026-W49" in render_html(report)
+    assert "No labels in 2026-W49 for KW, OM" in render_html(report)
     w48 = by_country(weekly_report(ws, week="2026-W48", countries=["OM"]))["OM"]
     assert (w48["labels"], w48["positives"]) == (1, 1)
     w46 = weekly_report(ws, week="2026-W46", countries=["OM"])
@@ -464,9 +472,12 @@ def test_empty_week_and_later_weeks(world: tuple[Any, World]) -> None:
     assert w46["agreement"]["week"]["double_labelled"] == 0
     (move,) = w46["model_movement"]  # run-2 also used ana's batch, which began in W46
     assert move["run_id"] == "run-2" and move["batches_in_scope"] == [w.ana_batch]
-    default = weekly_report(ws, now=NOW)  # Wed of W48 -> last complete week is W47
-    assert default["week"] == "2026-W47"
-    assert {r["country"] for r in default["countries"]} >= {"OM", "KW", "AE", "DE"}
+    default = weekly_report(ws, now=NOW)  # Wed of W48: the week to date
+    assert default["week"] == "2026-W48" and default["to_date"]
+    assert default["scope"] == ["KW", "OM"]  # the priority countries that have samples
+    assert weekly_report(ws, now=NOW, last_week=True)["week"] == "2026-W47"
+    wide = weekly_report(ws, now=NOW, countries=["all"])
+    assert {"OM", "KW", "AE", "DE"} <= set(wide["scope"])
 
 
 def test_batch_report(world: tuple[Any, World]) -> None:
@@ -479,8 +490,8 @@ def test_batch_report(world: tuple[Any, World]) -> None:
     assert t["yield_ci"] == [approx(0.136844), approx(0.694258)]  # Wilson 3/8
     assert t["median_seconds"] == approx(15.0)  # 10 10 10 [15] 20 35 45
     assert t["expected_positives"] == approx(4 * 0.25 + 3 * 0.10)
-    assert t["random_expected_positives"] == approx(4 * 0.08 + 3 * 0.05)
-    assert t["random_basis"].startswith("mixed")
+    assert t["random_expected_positives"] == approx(4 * 0.08)  # KW's build had no model
+    assert t["random_basis"] == "model: new-positive rate of the pool"
     assert bob["first_label_at"] == "2026-11-19T09:00:00+00:00"
     assert bob["last_label_at"] == "2026-11-22T23:59:59+00:00"
     countries = {r["country"]: r for r in bob["by_country"]}

@@ -35,7 +35,7 @@ def demo(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Build the demo world: ~84k evidence rows, ~2,600 incidents, ~4,200 samples in 131 countries.
+    """Build the demo world: ~83k evidence rows, ~2,600 incidents, ~4,300 samples in 131 countries.
 
     Idempotent: a demo database is kept as it is (labels survive) unless `--reset` is given,
     which asks before dropping it (`--yes` skips the question). A database holding data the demo
@@ -107,6 +107,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """What is in the database: samples, positives, evidence, incidents, labels per country."""
+    from rich import box
     from rich.table import Table
 
     from labelbench.services.status import status as compute
@@ -124,18 +125,26 @@ def status(
     st.out.print(
         f"{result['countries']} countries, {result['samples']:,} samples "
         f"(+{result['candidate_days']:,} candidate days), "
-        f"{result['positives']:,} positives ({result['incident_positives']:,} incident-derived), "
         f"{result['evidence_rows']:,} evidence rows, {result['incidents']:,} incidents, "
         f"{result['human_labels']:,} human labels"
     )
+    st.out.print(_positives_line(result))
     table = Table(
         "country",
         "samples",
         "candidates",
         "positives",
-        "incident +",
-        "human labels",
+        "incident",
+        "new",
+        "confirmed",
+        "overturned",
+        "labels",
         title="per country",
+        caption="candidates: days with any evidence (samples included); positives: training "
+        "positives; incident: incident-derived; new: positives on days no incident marked; "
+        "labels: label events",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
     )
     for row in result["per_country"]:
         table.add_row(
@@ -144,9 +153,28 @@ def status(
             str(row["candidates"]),
             str(row["positives"]),
             str(row["incident_positives"]),
+            str(row["new_positives"]),
+            str(row["confirmed"]),
+            str(row["overturned"]),
             str(row["human_labels"]),
         )
     st.out.print(table)
+
+
+def _positives_line(result: dict[str, object]) -> str:
+    """Training positives as the sum that makes them, so no difference goes unexplained."""
+    r: dict[str, int] = {k: int(v) for k, v in result.items() if isinstance(v, int)}
+    parts = [f"{r['incident_positives']:,} incident-derived"]
+    if r["overturned"]:
+        parts.append(f"- {r['overturned']:,} overturned by analysts")
+    if r["undecided_incident_positives"]:
+        parts.append(
+            f"- {r['undecided_incident_positives']:,} left out (unsure, skipped or disputed)"
+        )
+    if r["new_positives"]:
+        parts.append(f"+ {r['new_positives']:,} new positives")
+    line = f"{r['positives']:,} training positives = " + " ".join(parts)
+    return line + f"; {r['confirmed']:,} incident positives confirmed by analysts"
 
 
 @export_app.command("samples")

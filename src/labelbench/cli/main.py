@@ -11,7 +11,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -101,6 +101,32 @@ def _print_error(message: str) -> None:
     typer.echo(f"labelbench: error: {message}", err=True)
 
 
+def _is_bad_value(exc: Exception) -> bool:
+    """A value given to a known option was refused (a missing one, or a bad argument, is a
+    usage error)."""
+    from typer._click.exceptions import MissingParameter
+
+    if not isinstance(exc, typer.BadParameter) or isinstance(exc, MissingParameter):
+        return False
+    return exc.param is None or exc.param.param_type_name == "option"
+
+
+def _flags_take_no_value() -> None:
+    """Typer's Rich help prints ``<bool>`` after every flag, though a flag takes no value
+    (``--json=true`` is refused); show no type for flags and counters, as plain help does."""
+    from typer.core import TyperOption
+
+    typed = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else typed(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every failure to one stderr line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -114,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         _print_error("interrupted")
         return ExitCode.INTERRUPTED
     except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
+        if _is_bad_value(exc):  # the README's "bad flag value" (3), one line like other errors
+            _print_error(exc.format_message())
+            return ExitCode.CONFIG
         show = getattr(exc, "show", None)
         if callable(show):
             show()

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from labelbench.cli.queue import split_countries
 from labelbench.cli.state import state
+from labelbench.domain.scope import SCOPE_HELP
+
+
+class CompareFormat(StrEnum):
+    text = "text"
+    md = "md"
+    json = "json"
+
 
 models_app = typer.Typer(
-    help="The model registry: list, show, promote, rollback.", no_args_is_help=True
+    help="The model registry: list, show, compare, promote, rollback.", no_args_is_help=True
 )
 batches_app = typer.Typer(help="Labelling batches: list them, withdraw one.", no_args_is_help=True)
 
@@ -126,25 +136,63 @@ def models_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Registry entries, newest first."""
+    """Registry entries, newest first, with how each became production.
+
+    The first model is promoted as the baseline whatever its gates say (there is no production
+    model to compare it with); the table says so rather than showing a bare "fail".
+    """
+    from rich import box
     from rich.table import Table
 
-    from labelbench.services.registry import list_runs
+    from labelbench.services.runs import BASELINE, run_table
 
     st = state(ctx)
     with st.workspace() as ws:
-        runs = list_runs(ws)
+        runs = run_table(ws)
     if as_json:
         typer.echo(json.dumps(runs))
         return
-    table = Table("run", "created", "pipeline", "engine", "alias", "gates", "LOCO median F1")
-    table.columns[0].no_wrap = True
+    table = Table("run", "created", "pipeline", "engine", "alias", "gates", "promoted as",
+                  "LOCO median F1", box=box.SIMPLE_HEAD)  # fmt: skip
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
     for r in runs:
         gates = {True: "pass", False: "fail", None: "-"}[r["gates_passed"]]
         f1 = "-" if r["loco_median_f1"] is None else f"{r['loco_median_f1']:.4f}"
-        table.add_row(r["run_id"], r["created_at"][:19], r["pipeline"], r["engine"],
-                      r["alias"] or "", gates, f1)  # fmt: skip
+        table.add_row(r["run_id"], r["created_at"][:16], r["pipeline"], r["engine"],
+                      r["alias"] or "", gates, r["promoted_as"] or "-", f1)  # fmt: skip
     st.out.print(table)
+    if any(r["promoted_as"] == BASELINE and r["gates_passed"] is False for r in runs):
+        st.out.print(
+            "baseline: promoted because there was no production model to compare with; its "
+            "gates failed against the published targets, and later runs must beat it"
+        )
+
+
+@models_app.command("compare")
+def models_compare(
+    ctx: typer.Context,
+    run_a: Annotated[str, typer.Argument(help="First run (A), e.g. production's.")],
+    run_b: Annotated[str, typer.Argument(help="Second run (B), compared with A.")],
+    countries: Annotated[str | None, typer.Option(help=SCOPE_HELP)] = None,
+    fmt: Annotated[
+        CompareFormat, typer.Option("--format", help="text (tables), md or json.")
+    ] = CompareFormat.text,
+) -> None:
+    """Two runs side by side per country: support, precision, recall and F1 with 95% intervals,
+    the F1 change, and each run's promotion gates. Reads both runs' stored retrain reports;
+    nothing is retrained.
+    """
+    from labelbench.reports.compare import compare_sections, render_compare
+    from labelbench.reports.render import rich_sections
+    from labelbench.services.runs import compare_runs
+
+    st = state(ctx)
+    with st.workspace() as ws:
+        report = compare_runs(ws, run_a, run_b, split_countries(countries))
+    if fmt is CompareFormat.text:
+        st.out.print(rich_sections(compare_sections(report)))
+    else:
+        typer.echo(render_compare(report, fmt.value), nl=False)
 
 
 @models_app.command("show")
@@ -194,7 +242,8 @@ def batches_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Labelling batches with their analyst, status and label counts."""
+    """Labelling batches: analyst, status, labels, and the new positives, confirmed and
+    overturned incident days they found."""
     from rich.table import Table
 
     from labelbench.services.batches import list_batches
@@ -205,10 +254,12 @@ def batches_list(
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table("batch", "analyst", "started", "status", "strategy", "labels", "positives")
+    table = Table("batch", "analyst", "started", "status", "strategy", "labels", "new +",
+                  "confirmed", "overturned")  # fmt: skip
     for r in rows:
         table.add_row(str(r["batch_id"]), r["analyst"], r["started_at"][:16], r["status"],
-                      r["strategy"], str(r["labels"]), str(r["positives"]))  # fmt: skip
+                      r["strategy"], str(r["labels"]), str(r["new_positives"]),
+                      str(r["confirmed"]), str(r["overturned"]))  # fmt: skip
     st.out.print(table)
 
 

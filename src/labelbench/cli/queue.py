@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from labelbench.cli.state import state
+from labelbench.cli.state import bad_option, state
 from labelbench.domain.scope import SCOPE_HELP
 
 app = typer.Typer(help="Build and inspect the active-learning queue.", no_args_is_help=True)
@@ -17,6 +17,19 @@ def split_countries(value: str | None) -> list[str] | None:
     """`OM,LY, ye` -> ['OM', 'LY', 'YE'] (None when not given)."""
     codes = [c.strip().upper() for c in (value or "").split(",") if c.strip()]
     return codes or None
+
+
+def known_strategy(value: str | None) -> str | None:
+    """Refuse an unknown strategy name as a bad flag value (exit 3) before any work starts."""
+    if value is None:
+        return None
+    from labelbench.ml.strategies import STRATEGIES
+
+    if value not in STRATEGIES:
+        raise bad_option(
+            "--strategy", f"unknown strategy {value!r}; choose one of: {', '.join(STRATEGIES)}"
+        )
+    return value
 
 
 @app.command("build")
@@ -29,8 +42,9 @@ def build(
     strategy: Annotated[
         str | None,
         typer.Option(
+            callback=known_strategy,
             help="hybrid (default), uncertainty, margin, entropy, committee, "
-            "likely_positive, label_errors, seed or random; see `queue strategies`."
+            "likely_positive, label_errors, seed or random; see `queue strategies`.",
         ),
     ] = None,
     size: Annotated[int | None, typer.Option(min=1, help="Items in the batch.")] = None,
@@ -81,36 +95,39 @@ def show(
     limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
 ) -> None:
-    """List queued items in serving order, with why each was picked."""
+    """List queued items in serving order, with why each was picked.
+
+    A claim whose lease has run out is listed as pending (anyone may take the item), naming
+    the analyst whose claim expired.
+    """
     from rich.table import Table
 
-    from labelbench.services.queue import queue_frame
+    from labelbench.services.queue_view import queue_rows
 
     st = state(ctx)
     with st.workspace() as ws:
-        frame = queue_frame(ws, include_done=show_all)
+        rows = queue_rows(ws, include_done=show_all)
     if as_json:
-        typer.echo(frame.to_json(orient="records", date_format="iso"))
+        typer.echo(json.dumps([r.to_dict() for r in rows], default=str))
         return
-    if frame.empty:
+    if not rows:
         st.out.print("the queue is empty: run `labelbench queue build`")
         return
     table = Table("item", "rank", "country", "day", "status", "p", "why", title="queue")
-    for row in frame.head(limit).itertuples():
-        p = (
-            "-"
-            if row.expected_p is None or row.expected_p != row.expected_p
-            else f"{row.expected_p:.2f}"
-        )
-        status = row.status + (f" ({row.claimed_by})" if row.claimed_by else "")
-        if row.purpose == "second_opinion":
-            status += " 2nd"
+    for row in rows[:limit]:
+        p = "-" if row.expected_p is None else f"{row.expected_p:.2f}"
         table.add_row(
-            str(row.item_id), str(row.rank), row.country, str(row.day), status, p, row.reason
+            str(row.item_id),
+            str(row.rank),
+            row.country,
+            str(row.day),
+            row.display_status,
+            p,
+            row.reason,
         )
     st.out.print(table)
-    if len(frame) > limit:
-        st.out.print(f"... {len(frame) - limit} more (use --limit)")
+    if len(rows) > limit:
+        st.out.print(f"... {len(rows) - limit} more (use --limit)")
 
 
 @app.command("strategies")

@@ -1,8 +1,8 @@
 """`labelbench report weekly|batch`: where analysts found positives, and what it bought.
 
-Thin wrapper: the service loads, :mod:`labelbench.reports.weekly` computes and renders. Report
-bodies go to stdout (or atomically to ``--out``); everything else goes to stderr so the JSON and
-CSV forms can be piped.
+Thin wrapper: the service loads, :mod:`labelbench.reports` computes and renders. Report bodies
+go to stdout (or atomically, with the user's umask, to ``--out``); everything else goes to stderr
+so the JSON and CSV forms can be piped.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Annotated
 import typer
 
 from labelbench.cli.queue import split_countries
-from labelbench.cli.state import CliState, state
+from labelbench.cli.state import CliState, bad_option, state
+from labelbench.domain.scope import SCOPE_HELP
+from labelbench.errors import InputError
 
 app = typer.Typer(
     help="Reports for the lead: weekly per-country yield, one labelling batch.",
@@ -38,7 +40,7 @@ class BatchFormat(StrEnum):
 
 
 def _emit(st: CliState, body: str, out: Path | None, renderable: object | None = None) -> None:
-    from labelbench.services.weekly import write_atomically
+    from labelbench.services.files import write_atomically
 
     if out is not None:
         write_atomically(out, body)
@@ -54,15 +56,12 @@ def weekly(
     ctx: typer.Context,
     week: Annotated[
         str | None,
-        typer.Option(help="ISO week, e.g. 2026-W47. Default: the last complete week (UTC)."),
+        typer.Option(help="ISO week, e.g. 2026-W47. Default: the current week to date (UTC)."),
     ] = None,
-    countries: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated alpha-2 codes. Default: target countries (watch list + fewer "
-            "than K incident positives) plus every country labelled so far."
-        ),
-    ] = None,
+    last_week: Annotated[
+        bool, typer.Option("--last-week", help="The last complete ISO week instead.")
+    ] = False,
+    countries: Annotated[str | None, typer.Option(help=SCOPE_HELP)] = None,
     fmt: Annotated[
         WeeklyFormat,
         typer.Option(
@@ -76,8 +75,10 @@ def weekly(
     low_yield: Annotated[
         float | None,
         typer.Option(
+            min=0.0,
+            max=1.0,
             help="Recommend stopping below this yield over the last --window "
-            "(default: queue.stop_min_yield, as the queue's stopping signal)."
+            "(default: queue.stop_min_yield, as the queue's stopping signal).",
         ),
     ] = None,
     window: Annotated[
@@ -88,16 +89,26 @@ def weekly(
         int, typer.Option(min=1, help="Double-labelled days a country needs for own agreement.")
     ] = 10,
 ) -> None:
-    """Per country, for one ISO week and cumulatively: labels, positives, yield with a 95%
-    Wilson interval, what the model expected vs random sampling, progress to the new-positive
-    target, analyst agreement, model movement from retrains that used the week's batches, and
-    plain-language recommendations for next week.
+    """Per country, for the current ISO week to date (or --week / --last-week) and cumulatively:
+    new positives (days no incident marked), incident days confirmed and overturned, labels,
+    yield with a 95% Wilson interval, what the model expected vs random sampling, progress to
+    the new-positive target, analyst agreement, model movement from retrains that used the
+    week's batches, and plain-language recommendations for next week. Default scope: the
+    priority countries.
     """
-    from labelbench.reports.weekly import WeeklyOptions, render, rich_report
-    from labelbench.services.weekly import resolve_week, weekly_report
+    from labelbench.reports.isoweek import resolve_week
 
     st = state(ctx)
-    iso = resolve_week(week)  # a bad --week fails (exit 7) before the database is touched
+    if week and last_week:
+        raise bad_option("--last-week", "give --week or --last-week, not both")
+    try:  # a bad --week fails (exit 3) before the database or pandas are touched
+        iso = resolve_week(week, last_week=last_week)
+    except InputError as exc:
+        raise bad_option("--week", str(exc)) from None
+    from labelbench.reports.weekly import WeeklyOptions
+    from labelbench.reports.weekly_render import render, rich_report
+    from labelbench.services.weekly import weekly_report
+
     queue = st.settings().queue
     options = WeeklyOptions(
         low_yield=queue.stop_min_yield if low_yield is None else low_yield,
@@ -128,11 +139,13 @@ def batch(
         typer.Option("--out", help="Write to this file (atomically) instead of stdout."),
     ] = None,
 ) -> None:
-    """One labelling batch: who, when, which countries and strategy, decisions by verdict and
-    country, yield with its interval, time per label, expected vs random, and what the retrains
-    that included it measured (leave-one-batch-out attribution).
+    """One labelling batch: who, when, which countries and strategy, new positives, incident
+    days confirmed and overturned, decisions by verdict and country, yield with its interval,
+    time per label, expected vs random, and what the retrains that included it measured
+    (leave-one-batch-out attribution).
     """
-    from labelbench.reports.weekly import batch_sections, render_batch, rich_sections
+    from labelbench.reports.batch import batch_sections, render_batch
+    from labelbench.reports.render import rich_sections
     from labelbench.services.weekly import batch_report
 
     st = state(ctx)

@@ -57,3 +57,8 @@ def state(ctx: typer.Context) -> CliState:
         obj = CliState()
         ctx.find_root().obj = obj
     return obj
+
+
+def bad_option(name: str, message: str) -> typer.BadParameter:
+    """A flag value that parsed but makes no sense: the CLI exits 3 (see ``cli.main``)."""
+    return typer.BadParameter(message, param_hint=f"'{name}'")

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from labelbench.db import labellog
 from labelbench.db.base import UTCDateTime
 from labelbench.db.models import (
     Country,
@@ -24,7 +25,6 @@ from labelbench.db.models import (
     Sample,
 )
 from labelbench.domain.constants import FEATURES
-from labelbench.domain.labels import LabelEvent
 
 CHUNK = 20_000
 
@@ -370,61 +370,8 @@ def labelled_sample_ids(session: Session) -> set[int]:
 
 # --- labels -----------------------------------------------------------------------------------
 
-
-def label_events(
-    session: Session,
-    sample_ids: Sequence[int] | None = None,
-    *,
-    batch_id: int | None = None,
-    countries: Sequence[str] | None = None,
-    after_id: int | None = None,
-) -> list[LabelEvent]:
-    """Label-log rows, with the reverted flag of their batch, for the effective-label derivation.
-
-    The filters keep hot paths on indexes: one batch's events, the events of a few countries
-    (a join, not a list of sample ids), or only events newer than ``after_id``.
-    """
-    stmt = (
-        select(
-            Label.id,
-            Label.sample_id,
-            Label.verdict,
-            Label.event,
-            Label.analyst,
-            Label.created_at,
-            Label.evidence_fingerprint,
-            Label.retracts_id,
-            LabelBatch.status,
-            Label.batch_id,
-        )
-        .outerjoin(LabelBatch, LabelBatch.id == Label.batch_id)
-        .order_by(Label.created_at, Label.id)
-    )
-    if sample_ids is not None:
-        stmt = stmt.where(Label.sample_id.in_(sample_ids))
-    if batch_id is not None:
-        stmt = stmt.where(Label.batch_id == batch_id)
-    if after_id is not None:
-        stmt = stmt.where(Label.id > after_id)
-    if countries is not None:
-        stmt = stmt.join(Sample, Sample.id == Label.sample_id).where(
-            Sample.country.in_(list(countries))
-        )
-    return [
-        LabelEvent(
-            id=r.id,
-            sample_id=r.sample_id,
-            verdict=r.verdict,
-            event=r.event,
-            analyst=r.analyst,
-            created_at=r.created_at,
-            evidence_fingerprint=r.evidence_fingerprint,
-            retracts_id=r.retracts_id,
-            reverted=r.status == "reverted",
-            batch_id=r.batch_id,
-        )
-        for r in session.execute(stmt)
-    ]
+#: The label log as the effective-label rules need it (lives in the pandas-free db.labellog).
+label_events = labellog.label_events
 
 
 def labels_frame(session: Session) -> pd.DataFrame:
@@ -507,42 +454,9 @@ def count_samples(session: Session, *, candidates: bool = False) -> int:
 
 
 def per_country_counts(session: Session) -> pd.DataFrame:
-    """Samples, candidate days, incident positives and decisions per country that has samples.
-
-    ``samples`` and ``incident_positives`` follow the production sample rule (candidate days
-    excluded); ``candidates`` counts every stored country-day, samples included.
-    """
-    is_sample = case((Sample.candidate_only, 0), else_=1)
-    samples = (
-        select(
-            Sample.country,
-            func.sum(is_sample).label("samples"),
-            func.coalesce(func.sum(Sample.incident_label * is_sample), 0).label(
-                "incident_positives"
-            ),
-            func.count().label("candidates"),
-        )
-        .group_by(Sample.country)
-        .having(func.sum(is_sample) > 0)
-        .subquery()
+    """Samples, candidate days, incident positives and decisions per country that has samples
+    (see :func:`labellog.country_counts`)."""
+    return pd.DataFrame.from_records(
+        labellog.country_counts(session),
+        columns=["country", "samples", "incident_positives", "human_labels", "candidates"],
     )
-    labels = (
-        select(Sample.country, func.count(Label.id).label("human_labels"))
-        .join(Label, Label.sample_id == Sample.id)
-        .where(Label.event != "retraction")
-        .group_by(Sample.country)
-        .subquery()
-    )
-    stmt = (
-        select(
-            samples.c.country,
-            samples.c.samples,
-            samples.c.incident_positives,
-            func.coalesce(labels.c.human_labels, 0),
-            samples.c.candidates,
-        )
-        .outerjoin(labels, labels.c.country == samples.c.country)
-        .order_by(samples.c.country)
-    )
-    cols = ("country", "samples", "incident_positives", "human_labels", "candidates")
-    return _frame(session, stmt, cols)

@@ -18,7 +18,7 @@ samples without any standing decision keep their incident-derived label.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from labelbench.domain.constants import LABEL_OF_VERDICT
@@ -74,6 +74,11 @@ def standing_decisions(events: Iterable[LabelEvent]) -> list[LabelEvent]:
     """Analysts' decisions that still count (not undone, not in a reverted batch): the labels
     that cost analyst time and that yield, pace and stopping signals are computed from."""
     return [e for e in _standing(events) if e.event == "decision"]
+
+
+def standing_events(events: Iterable[LabelEvent]) -> list[LabelEvent]:
+    """Decisions and adjudications that count for the effective label (rules 1 and 2)."""
+    return _standing(events)
 
 
 def effective_label(events: Iterable[LabelEvent]) -> EffectiveLabel | None:
@@ -137,3 +142,72 @@ def outcome(verdict: str | None, incident_positive: bool | int | None) -> str | 
     if verdict == "negative":
         return OVERTURNED if marked else NEGATIVE
     return UNDECIDED
+
+
+@dataclass(frozen=True, slots=True)
+class DayOutcome:
+    """What one labelled day contributed, and when it got there."""
+
+    outcome: str
+    """One of :data:`OUTCOMES`."""
+    settled_at: dt.datetime
+    """Time of the day's latest standing event: the week a report counts the outcome in."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeCounts:
+    """Labelled days by outcome: the figures every output shows side by side."""
+
+    new_positives: int = 0
+    confirmed: int = 0
+    overturned: int = 0
+    negatives: int = 0
+    undecided: int = 0
+
+    @classmethod
+    def of(cls, outcomes: Iterable[str]) -> OutcomeCounts:
+        seen = list(outcomes)
+        return cls(*(seen.count(o) for o in OUTCOMES))
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "new_positives": self.new_positives,
+            "confirmed": self.confirmed,
+            "overturned": self.overturned,
+            "negatives": self.negatives,
+            "undecided": self.undecided,
+        }
+
+
+def day_outcomes(
+    events: Iterable[LabelEvent],
+    incident_positive: Mapping[int, bool | int],
+    *,
+    until: dt.datetime | None = None,
+    batch_id: int | None = None,
+) -> dict[int, DayOutcome]:
+    """The outcome of every day with a standing human verdict: the one place they are counted.
+
+    ``until`` (exclusive) replays the log as it stood then; ``batch_id`` keeps the days that
+    batch has a standing decision on (their outcome still follows every analyst's events).
+    ``incident_positive`` maps sample id to its incident label.
+    """
+    log = [e for e in events if until is None or e.created_at < until]
+    by_sample: dict[int, list[LabelEvent]] = {}
+    for e in log:
+        by_sample.setdefault(e.sample_id, []).append(e)
+    wanted = (
+        {e.sample_id for e in standing_decisions(log) if e.batch_id == batch_id}
+        if batch_id is not None
+        else set(by_sample)
+    )
+    out: dict[int, DayOutcome] = {}
+    for sample_id in sorted(wanted):
+        sample_events = by_sample[sample_id]
+        label = effective_label(sample_events)
+        kind = outcome(label.verdict if label else None, incident_positive.get(sample_id))
+        if kind is None:
+            continue
+        settled = max(e.created_at for e in _standing(sample_events))
+        out[sample_id] = DayOutcome(kind, settled)
+    return out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +12,7 @@ from labelbench.domain.constants import FEATURES
 from labelbench.domain.labels import effective_labels
 from labelbench.domain.spreadsheet import neutralise_frame
 from labelbench.errors import InputError
+from labelbench.services.files import atomic_target
 from labelbench.services.labels import training_frame
 from labelbench.services.workspace import Workspace
 
@@ -35,17 +34,11 @@ def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
     """
     fmt = _format_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:  # the user's umask, not mkstemp's 0600
         if fmt == "csv":
             neutralise_frame(frame).to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_samples(ws: Workspace, path: Path) -> int:

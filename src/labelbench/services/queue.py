@@ -152,10 +152,13 @@ def _pool_stats(pool: pd.DataFrame) -> dict[str, dict[str, float | int | None]]:
     stats: dict[str, dict[str, float | int | None]] = {}
     for country, group in pool.groupby("country"):
         p = group["proba"].astype(float)
+        unmarked = p[group["incident_label"].astype(int) == 0]
         stats[str(country)] = {
             "n": len(group),
             "mean_p": None if p.isna().all() else round(float(p.mean()), 6),
             "incident_rate": round(float(group["incident_label"].mean()), 6),
+            # expected new positives per day drawn at random (days no incident marked)
+            "new_p": None if p.isna().all() else round(float(unmarked.sum()) / len(group), 6),
         }
     return stats
 
@@ -274,34 +277,11 @@ def build_queue(
 
 
 def queue_frame(ws: Workspace, *, include_done: bool = False) -> pd.DataFrame:
-    """Current queue items with their sample's country and day (for `queue show`)."""
-    statuses = ("pending", "claimed", "waiting") + (("done",) if include_done else ())
-    with ws.transaction(readonly=True) as session:
-        rows = session.execute(
-            select(
-                QueueItem.id,
-                QueueItem.build_id,
-                QueueItem.rank,
-                QueueItem.country,
-                Sample.day,
-                QueueItem.purpose,
-                QueueItem.status,
-                QueueItem.claimed_by,
-                QueueItem.strategy,
-                QueueItem.scorer,
-                QueueItem.score,
-                QueueItem.expected_p,
-                QueueItem.reason,
-            )
-            .join(Sample, Sample.id == QueueItem.sample_id)
-            .where(QueueItem.status.in_(statuses))
-            .order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.purpose)
-        ).all()
-    cols = [
-        "item_id", "build_id", "rank", "country", "day", "purpose", "status", "claimed_by",
-        "strategy", "scorer", "score", "expected_p", "reason",
-    ]  # fmt: skip
-    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=cols)
+    """Current queue items with their sample's country and day (see :func:`queue_rows`)."""
+    from labelbench.services.queue_view import QueueRow, queue_rows
+
+    rows = [r.to_dict() for r in queue_rows(ws, include_done=include_done)]
+    return pd.DataFrame.from_records(rows, columns=list(QueueRow.__dataclass_fields__))
 
 
 def pending_count(session: Session, countries: Sequence[str] | None = None) -> int:

@@ -3,17 +3,15 @@
 Everything the report needs is read in a single ``readonly`` transaction so the figures are one
 consistent snapshot (an analyst labelling meanwhile cannot make the week's totals disagree with
 its per-country rows); the retrain reports (``metrics.json`` beside each bundle) are read after
-the transaction closes. All arithmetic lives in :mod:`labelbench.reports.weekly`.
+the transaction closes. All arithmetic lives in :mod:`labelbench.reports` (``weekly`` and
+``batch``); the scope is :func:`labelbench.services.queue.target_countries` (the priority
+countries unless widened), like every other command's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,22 +20,19 @@ from sqlalchemy.orm import Session
 
 from labelbench.db import queries
 from labelbench.db.models import Label, LabelBatch, ModelRun, QueueBuild, QueueItem, Sample
-from labelbench.errors import InputError
-from labelbench.reports.weekly import (
+from labelbench.reports.batch import build_batch_report
+from labelbench.reports.isoweek import IsoWeek, resolve_week
+from labelbench.reports.metrics import (
     BATCH_COLUMNS,
     LABEL_COLUMNS,
     QUEUE_ITEM_COLUMNS,
-    IsoWeek,
     RunInfo,
     WeeklyData,
-    WeeklyOptions,
-    build_batch_report,
-    build_weekly_report,
 )
+from labelbench.reports.weekly import WeeklyOptions, build_weekly_report
 from labelbench.services.queue import target_countries
+from labelbench.services.runs import run_metrics
 from labelbench.services.workspace import Workspace
-
-METRICS_FILE = "metrics.json"
 
 
 def _rows(session: Session, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
@@ -45,30 +40,26 @@ def _rows(session: Session, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
 
 
-def _read_metrics(bundle_path: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The retrain report beside a bundle; a missing or broken file is a note, not an error."""
-    path = Path(bundle_path)
-    candidates = [path / METRICS_FILE] if path.is_dir() else []
-    candidates.append(path.parent / METRICS_FILE)
-    for p in candidates:
-        if p.is_file():
-            try:
-                data = json.loads(p.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                return None, f"unreadable {p}: {exc}"
-            if not isinstance(data, dict):
-                return None, f"unexpected content in {p}"
-            return data, None
-    return None, f"no {METRICS_FILE} beside {bundle_path}"
+def load_weekly_data(
+    ws: Workspace, countries: Sequence[str] | None = None, *, scoped: bool = True
+) -> WeeklyData:
+    """The label log, queue links, builds, batches, runs and the scope in one snapshot.
 
-
-def load_weekly_data(ws: Workspace, countries: Sequence[str] | None = None) -> WeeklyData:
-    """The label log, queue links, builds, batches, runs and targets in one snapshot."""
+    ``countries`` are codes and scope keywords (:mod:`labelbench.domain.scope`); none means the
+    priority countries; ``scoped=False`` skips the scope (the batch report needs none). The
+    label log is loaded for every country so an empty week can say where the labels are.
+    """
     settings = ws.settings
     with ws.transaction(readonly=True) as session:
-        wanted = target_countries(session, settings, countries) if countries else None
-        targets = target_countries(session, settings)
         counts = queries.per_country_counts(session)
+        present = set(counts["country"])
+        # An empty database has an empty report, not an error.
+        wanted = (
+            target_countries(session, settings, countries)
+            if scoped and (countries or present)
+            else []
+        )
+        targets = [c for c in settings.priority_countries if c in present]
         labels = _rows(
             session,
             select(
@@ -126,13 +117,13 @@ def load_weekly_data(ws: Workspace, countries: Sequence[str] | None = None) -> W
                 r.alias,
                 r.gates_passed,
                 list(r.label_batches or []),
-                str(Path(ws.settings.models_dir) / r.bundle_path),  # relative to the store
+                r.bundle_path,  # relative to the models store
             )
             for r in session.scalars(select(ModelRun).order_by(ModelRun.created_at))
         ]
     runs = []
     for run_id, created_at, alias, gates, label_batches, bundle_path in run_rows:
-        metrics, note = _read_metrics(bundle_path)
+        metrics, note = run_metrics(ws.settings, bundle_path)
         runs.append(
             RunInfo(
                 run_id, created_at, alias, gates, [int(b) for b in label_batches], metrics, note
@@ -156,13 +147,6 @@ def load_weekly_data(ws: Workspace, countries: Sequence[str] | None = None) -> W
     )
 
 
-def resolve_week(week: str | None, now: dt.datetime | None = None) -> IsoWeek:
-    """The ``--week`` value, or the last complete ISO week before ``now`` (UTC)."""
-    if week:
-        return IsoWeek.parse(week)
-    return IsoWeek.last_complete(now or dt.datetime.now(dt.UTC))
-
-
 def weekly_report(
     ws: Workspace,
     *,
@@ -170,30 +154,14 @@ def weekly_report(
     countries: Sequence[str] | None = None,
     options: WeeklyOptions | None = None,
     now: dt.datetime | None = None,
+    last_week: bool = False,
 ) -> dict[str, Any]:
     """The weekly report dict (see :func:`labelbench.reports.weekly.build_weekly_report`)."""
-    iso = week if isinstance(week, IsoWeek) else resolve_week(week, now)
+    iso = week if isinstance(week, IsoWeek) else resolve_week(week, now, last_week=last_week)
     data = load_weekly_data(ws, countries)
     return build_weekly_report(data, iso, options, generated_at=now)
 
 
 def batch_report(ws: Workspace, batch_id: int) -> dict[str, Any]:
     """What one labelling batch contained and did (NotFoundError for an unknown batch)."""
-    return build_batch_report(load_weekly_data(ws), batch_id)
-
-
-def write_atomically(path: Path, content: str) -> None:
-    """Write through a temporary file in the same folder and rename: readers never see half."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"--out {path} is a directory; give a file name")
-    if not path.parent.exists():
-        raise InputError(f"folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(content)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return build_batch_report(load_weekly_data(ws, scoped=False), batch_id)

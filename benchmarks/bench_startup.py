@@ -1,0 +1,114 @@
+"""How fast do the read-only commands answer?
+
+Runs each command as a user would (the installed ``labelbench`` script, a fresh process each
+time) against the demo world on SQLite and reports the median, min and max wall time over N runs,
+plus which heavy libraries the command imported (it should import none of scikit-learn, pandas,
+matplotlib or Textual: they are loaded lazily by the commands that compute with them).
+
+    python benchmarks/bench_startup.py              # demo world (built the first time), 7 runs
+    python benchmarks/bench_startup.py --runs 15
+
+Target (issue #16): every command below answers in under 1 s (median). On a shared 2-core
+machine, note the load average printed with the table: other work slows every process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from labelbench.config import Settings
+from labelbench.services.demo import create_demo
+
+RESULTS = Path("benchmarks/results")
+HEAVY = ("sklearn", "pandas", "matplotlib", "scipy", "textual")
+COMMANDS: list[tuple[str, list[str]]] = [
+    ("--help", ["--help"]),
+    ("status", ["status"]),
+    ("status --json", ["status", "--json"]),
+    ("models list", ["models", "list"]),
+    ("queue show", ["queue", "show"]),
+    ("report weekly --week bad (error)", ["report", "weekly", "--week", "2026-W99"]),
+    ("status, schema missing (error)", ["--database-url", "sqlite:///{empty}", "status"]),
+]
+_PROBE = (
+    "import sys\n"
+    "from labelbench.cli.main import main\n"
+    "code = main(sys.argv[1:])\n"
+    f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _script() -> str:
+    here = Path(sys.executable).parent / "labelbench"
+    return str(here) if here.exists() else "labelbench"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=f"sqlite:///{RESULTS}/bench-startup.db")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    settings = Settings(database_url=args.database_url, models_dir=RESULTS / "models")
+    report = create_demo(settings, progress=lambda m: print(f"  {m}", file=sys.stderr))
+    print(f"world: {report.samples:,} samples ({'built' if report.created else 'reused'})")
+    empty = RESULTS / "bench-startup-empty.db"
+    env = {**os.environ, "LABELBENCH_DATABASE_URL": args.database_url}
+    rows = []
+    for name, argv in COMMANDS:
+        argv = [a.replace("{empty}", str(empty)) for a in argv]
+        times = []
+        code = 0
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            done = subprocess.run([_script(), *argv], env=env, capture_output=True, check=False)
+            times.append(time.perf_counter() - t0)
+            code = done.returncode
+        probe = subprocess.run(
+            [sys.executable, "-c", _PROBE, *argv], env=env, capture_output=True, text=True
+        )
+        marks = [x for x in probe.stderr.splitlines() if x.startswith("HEAVY:")]
+        heavy = marks[-1].removeprefix("HEAVY:") if marks else "?"
+        rows.append(
+            {
+                "command": name,
+                "exit": code,
+                "median_s": round(statistics.median(times), 3),
+                "min_s": round(min(times), 3),
+                "max_s": round(max(times), 3),
+                "heavy_imports": heavy or "none",
+            }
+        )
+    empty.unlink(missing_ok=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n{args.runs} runs each, load average {load:.2f} on {os.cpu_count()} cores")
+    print(
+        "| command | exit | median s | min s | max s | heavy imports |\n|---|---|---|---|---|---|"
+    )
+    for r in rows:
+        print(
+            f"| `{r['command']}` | {r['exit']} | {r['median_s']:.2f} | {r['min_s']:.2f} | "
+            f"{r['max_s']:.2f} | {r['heavy_imports']} |"
+        )
+    with (RESULTS / "startup.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    slow = [r["command"] for r in rows if r["median_s"] >= 1.0]
+    heavy = [r["command"] for r in rows if r["heavy_imports"] != "none"]
+    print(f"\nover 1 s: {', '.join(slow) or 'none'}; heavy imports: {', '.join(heavy) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Label-log reads that import no pandas: the read-only commands (``status``) start fast on them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from labelbench.db.models import Label, LabelBatch, Sample
+from labelbench.domain.labels import LabelEvent
+
+
+def label_events(
+    session: Session,
+    sample_ids: Sequence[int] | None = None,
+    *,
+    batch_id: int | None = None,
+    countries: Sequence[str] | None = None,
+    after_id: int | None = None,
+) -> list[LabelEvent]:
+    """Label-log rows, with the reverted flag of their batch, for the effective-label derivation.
+
+    The filters keep hot paths on indexes: one batch's events, the events of a few countries
+    (a join, not a list of sample ids), or only events newer than ``after_id``.
+    """
+    stmt = (
+        select(
+            Label.id,
+            Label.sample_id,
+            Label.verdict,
+            Label.event,
+            Label.analyst,
+            Label.created_at,
+            Label.evidence_fingerprint,
+            Label.retracts_id,
+            LabelBatch.status,
+            Label.batch_id,
+        )
+        .outerjoin(LabelBatch, LabelBatch.id == Label.batch_id)
+        .order_by(Label.created_at, Label.id)
+    )
+    if sample_ids is not None:
+        stmt = stmt.where(Label.sample_id.in_(sample_ids))
+    if batch_id is not None:
+        stmt = stmt.where(Label.batch_id == batch_id)
+    if after_id is not None:
+        stmt = stmt.where(Label.id > after_id)
+    if countries is not None:
+        stmt = stmt.join(Sample, Sample.id == Label.sample_id).where(
+            Sample.country.in_(list(countries))
+        )
+    return [
+        LabelEvent(
+            id=r.id,
+            sample_id=r.sample_id,
+            verdict=r.verdict,
+            event=r.event,
+            analyst=r.analyst,
+            created_at=r.created_at,
+            evidence_fingerprint=r.evidence_fingerprint,
+            retracts_id=r.retracts_id,
+            reverted=r.status == "reverted",
+            batch_id=r.batch_id,
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+def country_counts(session: Session) -> list[tuple[str, int, int, int, int]]:
+    """(country, samples, incident positives, label-log events but undos, candidate days) per
+    country with samples, in country order.
+
+    ``samples`` and ``incident_positives`` follow the production sample rule (candidate-only
+    days excluded); ``candidates`` counts every stored country-day, samples included.
+    """
+    is_sample = case((Sample.candidate_only, 0), else_=1)
+    samples = (
+        select(
+            Sample.country,
+            func.sum(is_sample).label("samples"),
+            func.coalesce(func.sum(Sample.incident_label * is_sample), 0).label(
+                "incident_positives"
+            ),
+            func.count().label("candidates"),
+        )
+        .group_by(Sample.country)
+        .having(func.sum(is_sample) > 0)
+        .subquery()
+    )
+    labels = (
+        select(Sample.country, func.count(Label.id).label("human_labels"))
+        .join(Label, Label.sample_id == Sample.id)
+        .where(Label.event != "retraction")
+        .group_by(Sample.country)
+        .subquery()
+    )
+    stmt = (
+        select(
+            samples.c.country,
+            samples.c.samples,
+            samples.c.incident_positives,
+            func.coalesce(labels.c.human_labels, 0),
+            samples.c.candidates,
+        )
+        .outerjoin(labels, labels.c.country == samples.c.country)
+        .order_by(samples.c.country)
+    )
+    return [(str(c), int(n), int(k), int(h), int(m)) for c, n, k, h, m in session.execute(stmt)]
