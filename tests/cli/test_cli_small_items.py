@@ -62,14 +62,14 @@ def test_flags_show_no_value_type_in_help(
 def test_demo_sizes_in_help_and_readme_match_what_demo_builds(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The demo (seed 0) builds 82,641 evidence rows, 2,588 incidents, 4,341 samples in 131
+    """The demo (seed 0) builds 89,874 evidence rows, 2,302 incidents, 4,420 samples in 131
     countries (tests/synth checks the world itself); help and README quote those sizes."""
     assert main(["demo", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     for text in (help_text, readme):
-        assert "~83k evidence rows" in text and "~2,600 incidents" in text
-        assert "~4,300 samples" in text and "131 countries" in text
+        assert "~90k evidence rows" in text and "~2,300 incidents" in text
+        assert "~4,400 samples" in text and "131 countries" in text
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o077])

@@ -34,7 +34,11 @@ def _days(ws: Any, country: str, incident: int, n: int) -> list[int]:
     with ws.transaction(readonly=True) as session:
         ids = session.scalars(
             select(Sample.id)
-            .where(Sample.country == country, Sample.incident_label == incident)
+            .where(
+                Sample.country == country,
+                Sample.incident_label == incident,
+                Sample.candidate_only.is_(False),  # production samples: the sums below hold
+            )
             .order_by(Sample.day)
             .limit(n)
         ).all()
@@ -157,3 +161,30 @@ def test_pool_stats_give_random_sampling_a_new_positive_rate() -> None:
     assert om["mean_p"] == pytest.approx(0.375) and om["new_p"] == pytest.approx(0.15)
     no_model = _pool_stats(pool.assign(proba=float("nan")))["OM"]
     assert no_model["new_p"] is None and no_model["mean_p"] is None
+
+
+def test_status_counts_labelled_candidate_days_as_training_does(tiny_world_ws: Any) -> None:
+    """Incident days below the sample rule train only once labelled: a confirmation adds a
+    positive, an overturn takes none away."""
+    from labelbench.db.models import Label
+
+    ws = tiny_world_ws
+    with ws.transaction() as session:
+        days = session.scalars(
+            select(Sample).where(Sample.candidate_only.is_(True), Sample.incident_label == 1)
+        ).all()[:2]
+        assert len(days) == 2, "the tiny world has incident days under 5 evidence rows"
+        for sample, verdict in zip(days, ("positive", "negative"), strict=True):
+            session.add(
+                Label(
+                    sample_id=sample.id,
+                    verdict=verdict,
+                    event="decision",
+                    analyst="ana",
+                    evidence_fingerprint=sample.fingerprint,
+                )
+            )
+    st = status(ws)
+    with ws.transaction(readonly=True) as session:
+        frame = training_frame(session)
+    assert st["positives"] == int((frame["label"] == 1).sum())

@@ -35,7 +35,7 @@ def demo(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Build the demo world: ~83k evidence rows, ~2,600 incidents, ~4,300 samples in 131 countries.
+    """Build the demo world: ~90k evidence rows, ~2,300 incidents, ~4,400 samples in 131 countries.
 
     Idempotent: a demo database is kept as it is (labels survive) unless `--reset` is given,
     which asks before dropping it (`--yes` skips the question). A database holding data the demo
