@@ -6,7 +6,8 @@ assemble its view, commit a decision, refresh the progress panel. Each line is w
 event it reports (a decision only after its commit), so a killed analyst's log never claims more
 than the database holds.
 
-    python benchmarks/analyst_worker.py DATABASE_URL ANALYST SECONDS OUT.jsonl [--countries A,B]
+    python benchmarks/analyst_worker.py DATABASE_URL ANALYST SECONDS OUT.jsonl \
+        [--countries A,B] [--models-dir DIR]
 """
 
 from __future__ import annotations
@@ -32,16 +33,18 @@ def main() -> int:
     parser.add_argument("out")
     parser.add_argument("--countries", default="all")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models-dir", default="models")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    ws = open_workspace(Settings(database_url=args.database_url))
+    ws = open_workspace(Settings(database_url=args.database_url, models_dir=args.models_dir))
     svc = LabellingService(ws, args.analyst, countries=args.countries.split(","))
     with open(args.out, "a", buffering=1, encoding="utf-8") as log:  # noqa: PTH123
 
         def emit(**event: Any) -> None:
             log.write(json.dumps({"analyst": args.analyst, "t": time.time(), **event}) + "\n")
 
-        svc.start(build_if_empty=False)
+        if _call(emit, lambda: svc.start(build_if_empty=False)) is None:
+            return 1
         emit(event="ready")
         deadline = time.monotonic() + args.seconds
         view = _call(emit, svc.next_item)

@@ -59,6 +59,7 @@ def run_analysts(
     seconds: float = 60.0,
     kill: int = 2,
     countries: str = "all",
+    models_dir: Path = Path("models"),
 ) -> RunResult:
     """Run the analysts and check their logs against the database."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -157,6 +158,9 @@ def _check(
     )
 
 
+MODELS = Path("benchmarks/results/models")
+
+
 def prepare(database_url: str, scale: int, countries: str) -> str:
     """Build the demo world if missing, train a baseline, queue every target day."""
     from labelbench.config import Settings
@@ -165,7 +169,7 @@ def prepare(database_url: str, scale: int, countries: str) -> str:
     from labelbench.services.retrain import ensure_baseline
     from labelbench.services.workspace import open_workspace
 
-    settings = Settings(database_url=database_url, models_dir=Path("benchmarks/results/models"))
+    settings = Settings(database_url=database_url, models_dir=MODELS)
     create_demo(settings, scale=scale)
     ws = open_workspace(settings)
     try:
@@ -199,6 +203,7 @@ def main() -> int:
         analysts=args.analysts,
         seconds=args.seconds,
         countries=args.countries,
+        models_dir=MODELS,
     )
     lat = result.latencies_ms
     print(
@@ -214,7 +219,9 @@ def main() -> int:
         )
     for line in result.other_errors[:5]:
         print("  error:", line)
-    ok = not (result.double_served or result.lost or result.locking_errors or result.other_errors)
+    ok = result.decisions > 0 and not (
+        result.double_served or result.lost or result.locking_errors or result.other_errors
+    )
     return 0 if ok else 1
 
 

@@ -16,7 +16,12 @@ def test_eight_analysts_share_a_queue_safely(tiny_world_ws: Workspace, tmp_path:
     ws = tiny_world_ws
     build_queue(ws, actor="lead", countries=["all"], size=10_000)
     result = run_analysts(
-        ws.settings.database_url, tmp_path / "logs", analysts=8, seconds=6, kill=2
+        ws.settings.database_url,
+        tmp_path / "logs",
+        analysts=8,
+        seconds=6,
+        kill=2,
+        models_dir=ws.settings.models_dir,
     )
     assert result.decisions >= 12  # the analysts really worked side by side
     assert result.killed == ["analyst0", "analyst1"]
