@@ -81,6 +81,8 @@ def run_analysts(
                 countries,
                 "--seed",
                 str(k),
+                "--models-dir",
+                str(models_dir),
             ],
             env=env,
         )
