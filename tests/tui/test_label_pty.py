@@ -168,6 +168,8 @@ def test_the_app_trains_its_model_in_a_real_terminal_and_a_kill_loses_nothing(
         "the model in the panel", lambda: f"model {run_id[:20]}" in term.text(), timeout=60
     )
     assert "training failed" not in term.text()
+    # the served item is re-scored by the new model (keys are dropped while that is in flight)
+    term.wait_for("the item re-scored", lambda: "cluster head" in term.text(), timeout=60)
     assert _queue_model(ws) == run_id  # the queue now follows the model
 
     for key in ("n", "y"):
