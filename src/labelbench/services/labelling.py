@@ -388,6 +388,8 @@ class _OutcomeTally:
     _outcome: dict[int, str | None] = field(default_factory=dict)
     _place: dict[int, tuple[str, int]] = field(default_factory=dict)
     """sample id -> (country, incident label)."""
+    _by_country: dict[str, Counter[str | None]] = field(default_factory=dict)
+    """Outcome counts per country, kept in step with ``_outcome``."""
 
     def refresh(self, session: Session) -> None:
         fresh = queries.label_events(
@@ -410,10 +412,15 @@ class _OutcomeTally:
                 self._place[int(sid)] = (str(country), int(incident))
         for sid in touched:
             eff = effective.get(sid)
-            self._outcome[sid] = outcome(eff.verdict if eff else None, self._place[sid][1])
+            country, incident = self._place[sid]
+            tally = self._by_country.setdefault(country, Counter())
+            if sid in self._outcome:
+                tally[self._outcome[sid]] -= 1
+            self._outcome[sid] = outcome(eff.verdict if eff else None, incident)
+            tally[self._outcome[sid]] += 1
 
     def counts(self, country: str) -> Counter[str | None]:
-        return Counter(o for sid, o in self._outcome.items() if self._place[sid][0] == country)
+        return self._by_country.get(country, Counter())
 
 
 def _move_second_opinion(
