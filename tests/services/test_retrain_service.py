@@ -14,8 +14,9 @@ from labelbench.services.batches import list_batches, revert_batch
 from labelbench.services.labelling import LabellingService
 from labelbench.services.labels import training_frame
 from labelbench.services.predict import Predictor
-from labelbench.services.registry import list_runs, load_alias, promote, rollback
+from labelbench.services.registry import load_alias, promote, rollback
 from labelbench.services.retrain import ensure_baseline, retrain
+from labelbench.services.runs import run_table
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_first_retrain_promotes_the_baseline(ws) -> None:  # type: ignore[no-unt
     assert manifest["sha256"] and manifest["versions"]["sklearn"]
     report_md = (bundle_dir / "report.md").read_text()
     assert "LOCO median F1" in report_md and "PROMOTED" in report_md
-    runs = list_runs(ws)
+    runs = run_table(ws)
     assert runs[0]["alias"] == "production"
     predictor = Predictor.for_production(ws)
     assert predictor is not None and predictor.run_id == report.run_id
@@ -156,7 +157,7 @@ def test_ensure_baseline_trains_once(ws) -> None:  # type: ignore[no-untyped-def
     assert predictor is not None and seen
     again = ensure_baseline(ws)
     assert again is not None and again.run_id == predictor.run_id
-    assert len(list_runs(ws)) == 1
+    assert len(run_table(ws)) == 1
 
 
 def test_retrain_on_identical_data_says_nothing_changed(ws) -> None:  # type: ignore[no-untyped-def]

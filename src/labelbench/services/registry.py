@@ -58,27 +58,6 @@ def get_run(session: Session, run_id: str) -> ModelRun:
     return run
 
 
-def list_runs(ws: Workspace) -> list[dict[str, Any]]:
-    """Registry entries, newest first, with headline metrics."""
-    with ws.transaction(readonly=True) as session:
-        runs = session.scalars(select(ModelRun).order_by(ModelRun.created_at.desc())).all()
-        return [
-            {
-                "run_id": r.id,
-                "created_at": r.created_at.isoformat(),
-                "pipeline": r.pipeline,
-                "engine": r.engine,
-                "alias": r.alias,
-                "gates_passed": r.gates_passed,
-                "loco_median_f1": r.metrics.get("loco_median_f1"),
-                "loco_mean_f1": r.metrics.get("loco_mean_f1"),
-                "label_batches": list(r.label_batches),
-                "bundle_path": r.bundle_path,
-            }
-            for r in runs
-        ]
-
-
 def show_run(ws: Workspace, run_id: str) -> dict[str, Any]:
     """One entry with its manifest and alias history."""
     with ws.transaction(readonly=True) as session:
