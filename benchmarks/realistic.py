@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from labelbench.db import queries
 from labelbench.db.models import Label, LabelBatch, Sample
+from labelbench.db.statistics import known_tables, refresh_statistics
 from labelbench.services.workspace import Workspace
 
 ANALYSTS = ("amal", "bilal", "chen", "dana", "elif", "farid")
@@ -79,4 +80,6 @@ def seed_label_log(ws: Workspace, events: int, *, seed: int = 0) -> int:
             }
         )
         queries.insert_frame(session, Label.__table__, frame)
+    # A database used for months has been analysed by autovacuum; a bulk insert has not.
+    refresh_statistics(ws.engine, known_tables())
     return events

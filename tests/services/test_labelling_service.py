@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pandas as pd
 from sqlalchemy import func, select, update
 
-from labelbench.db.models import Label, LabelBatch, QueueItem
+from labelbench.db.models import Label, LabelBatch, QueueItem, Sample
+from labelbench.domain.constants import FEATURES
 from labelbench.services.claims import claim_next, release_stale
 from labelbench.services.labelling import LabellingService
 from labelbench.services.queue import build_queue
@@ -246,3 +248,85 @@ def test_progress_counts_new_positives_and_follows_other_analysts(tiny_world_ws)
     assert ana.undo() is not None
     om = bo.progress().countries[0]
     assert om.new_positives + om.confirmed == 3  # a retraction reaches the other analyst too
+
+
+def test_progress_sees_an_event_that_commits_after_larger_ids(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    """Label ids are handed out at insert, not commit: the tally must not skip a late commit."""
+    ws = tiny_world_ws
+    ana = LabellingService(ws, "ana", countries=["OM"])
+    ana.start()
+    with ws.transaction(readonly=True) as session:
+        fresh = [
+            s
+            for s in session.scalars(
+                select(Sample).where(
+                    Sample.country == "OM",
+                    Sample.incident_label == 0,
+                    Sample.candidate_only.is_(False),
+                )
+            )
+        ][:2]
+    assert len(fresh) == 2
+
+    def write(sample: Sample, label_id: int) -> None:
+        with ws.transaction() as session:
+            batch = LabelBatch(analyst="bo", countries=["OM"], strategy="hybrid")
+            session.add(batch)
+            session.flush()
+            session.add(
+                Label(
+                    id=label_id,
+                    sample_id=sample.id,
+                    verdict="positive",
+                    event="decision",
+                    analyst="bo",
+                    batch_id=batch.id,
+                    evidence_fingerprint=sample.fingerprint,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
+
+    write(fresh[0], 5000)  # committed first, larger id
+    assert ana.progress().countries[0].new_positives == 1
+    write(fresh[1], 4990)  # its id was taken earlier; its transaction commits later
+    assert ana.progress().countries[0].new_positives == 2
+
+
+def test_served_probabilities_are_the_models_and_upcoming_items_share_a_call(
+    tiny_world_ws, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from labelbench.services.predict import Predictor
+    from labelbench.services.retrain import retrain
+
+    ws = tiny_world_ws
+    ws.settings.training.jobs, ws.settings.training.n_boot = 1, 50
+    ws.settings.queue.double_label_share = 0.0
+    assert retrain(ws, actor="ml").promoted
+    svc = LabellingService(ws, "ana")
+    svc.start()
+    calls: list[int] = []
+    real = Predictor.predict_display
+
+    def counted(self: Predictor, rows):  # type: ignore[no-untyped-def]
+        calls.append(len(rows))
+        return real(self, rows)
+
+    monkeypatch.setattr(Predictor, "predict_display", counted)
+    reference = Predictor.for_production(ws)
+    assert reference is not None
+    served = 0
+    view = svc.next_item()
+    while view is not None and view.item is not None and served < 6:
+        with ws.transaction(readonly=True) as session:
+            sample = session.get(Sample, view.sample_id)
+            row = pd.DataFrame([{f: float(getattr(sample, f)) for f in FEATURES}])
+            row["country"], row["sample_id"] = sample.country, sample.id
+        expected, threshold = real(reference, row)[0]
+        assert view.probabilities == expected and view.threshold == threshold
+        svc.decide(
+            view.sample_id, "negative", fingerprint_seen=view.fingerprint, item_id=view.item.item_id
+        )
+        served += 1
+        view = svc.next_item()
+    assert served >= 3
+    assert len(calls) < served and max(calls) > 1  # upcoming items were predicted together

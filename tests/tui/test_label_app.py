@@ -344,8 +344,8 @@ async def test_lost_claim_is_announced_and_the_decision_refused(tui_ws: Workspac
 class FakePredictor:
     run_id = "baseline-test"
 
-    def predict_one(self, row: Any) -> tuple[dict[str, float | None], float]:
-        return {"base": 0.8, "cluster": 0.7, "stack": 0.9, "final": 0.9}, 0.4
+    def predict_display(self, rows: Any) -> list[tuple[dict[str, float | None], float]]:
+        return [({"base": 0.8, "cluster": 0.7, "stack": 0.9, "final": 0.9}, 0.4)] * len(rows)
 
 
 @run_async

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from labelbench.db.models import Label, LabelBatch, Sample
@@ -24,7 +26,46 @@ def label_events(
     The filters keep hot paths on indexes: one batch's events, the events of a few countries
     (a join, not a list of sample ids), or only events newer than ``after_id``.
     """
-    stmt = (
+    stmt = _events_select()
+    if sample_ids is not None:
+        stmt = stmt.where(Label.sample_id.in_(sample_ids))
+    if countries is not None:
+        stmt = stmt.join(Sample, Sample.id == Label.sample_id).where(
+            Sample.country.in_(list(countries))
+        )
+    return [_event(r) for r in session.execute(_filtered(stmt, batch_id, after_id))]
+
+
+@dataclass(frozen=True)
+class PlacedEvent:
+    """A label event with its day's country and incident label (what outcome counts need)."""
+
+    event: LabelEvent
+    country: str
+    incident_label: int
+
+
+def placed_label_events(
+    session: Session,
+    *,
+    countries: Sequence[str] | None = None,
+    batch_id: int | None = None,
+    after_id: int | None = None,
+) -> list[PlacedEvent]:
+    """:func:`label_events` joined to their samples in the same statement (one round trip)."""
+    stmt = _events_select(Sample.country, Sample.incident_label).join(
+        Sample, Sample.id == Label.sample_id
+    )
+    if countries is not None:
+        stmt = stmt.where(Sample.country.in_(list(countries)))
+    return [
+        PlacedEvent(_event(r), str(r.country), int(r.incident_label))
+        for r in session.execute(_filtered(stmt, batch_id, after_id))
+    ]
+
+
+def _events_select(*extra: Any) -> Select[*tuple[Any, ...]]:
+    return (
         select(
             Label.id,
             Label.sample_id,
@@ -36,35 +77,36 @@ def label_events(
             Label.retracts_id,
             LabelBatch.status,
             Label.batch_id,
+            *extra,
         )
         .outerjoin(LabelBatch, LabelBatch.id == Label.batch_id)
         .order_by(Label.created_at, Label.id)
     )
-    if sample_ids is not None:
-        stmt = stmt.where(Label.sample_id.in_(sample_ids))
+
+
+def _filtered(
+    stmt: Select[*tuple[Any, ...]], batch_id: int | None, after_id: int | None
+) -> Select[*tuple[Any, ...]]:
     if batch_id is not None:
         stmt = stmt.where(Label.batch_id == batch_id)
     if after_id is not None:
         stmt = stmt.where(Label.id > after_id)
-    if countries is not None:
-        stmt = stmt.join(Sample, Sample.id == Label.sample_id).where(
-            Sample.country.in_(list(countries))
-        )
-    return [
-        LabelEvent(
-            id=r.id,
-            sample_id=r.sample_id,
-            verdict=r.verdict,
-            event=r.event,
-            analyst=r.analyst,
-            created_at=r.created_at,
-            evidence_fingerprint=r.evidence_fingerprint,
-            retracts_id=r.retracts_id,
-            reverted=r.status == "reverted",
-            batch_id=r.batch_id,
-        )
-        for r in session.execute(stmt)
-    ]
+    return stmt
+
+
+def _event(r: Row[Any]) -> LabelEvent:
+    return LabelEvent(
+        id=r.id,
+        sample_id=r.sample_id,
+        verdict=r.verdict,
+        event=r.event,
+        analyst=r.analyst,
+        created_at=r.created_at,
+        evidence_fingerprint=r.evidence_fingerprint,
+        retracts_id=r.retracts_id,
+        reverted=r.status == "reverted",
+        batch_id=r.batch_id,
+    )
 
 
 def country_counts(session: Session) -> list[tuple[str, int, int, int, int]]:

@@ -372,6 +372,7 @@ def labelled_sample_ids(session: Session) -> set[int]:
 
 #: The label log as the effective-label rules need it (lives in the pandas-free db.labellog).
 label_events = labellog.label_events
+placed_label_events = labellog.placed_label_events
 
 
 def labels_frame(session: Session) -> pd.DataFrame:

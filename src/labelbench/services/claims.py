@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from labelbench.db.base import utcnow
@@ -36,46 +36,60 @@ def claim_next(
     skip_items: Sequence[int] = (),
     now: dt.datetime | None = None,
 ) -> int | None:
-    """Claim the best free item for ``analyst``; returns its id, or None when nothing is left.
+    """Claim the best free item for ``analyst``; returns its id, or None when nothing is left."""
+    item = claim_next_item(
+        session,
+        analyst,
+        lease_seconds=lease_seconds,
+        countries=countries,
+        skip_items=skip_items,
+        now=now,
+    )
+    return None if item is None else int(item.id)
 
-    The analyst's own unexpired claims come back first (a restarted app resumes where it was).
+
+def claim_next_item(
+    session: Session,
+    analyst: str,
+    *,
+    lease_seconds: int,
+    countries: Sequence[str] | None = None,
+    skip_items: Sequence[int] = (),
+    now: dt.datetime | None = None,
+) -> QueueItem | None:
+    """Claim the best free item for ``analyst`` in one statement and return it (None if none).
+
+    The analyst's own unexpired claims come back first (a restarted app resumes where it was);
+    claiming one again renews its lease.
     """
     now = now or utcnow()
     lease = now + dt.timedelta(seconds=lease_seconds)
-    own = select(QueueItem.id).where(
+    own = and_(
         QueueItem.status == "claimed",
         QueueItem.claimed_by == analyst,
         QueueItem.lease_expires_at >= now,
     )
-    if countries:
-        own = own.where(QueueItem.country.in_(countries))
-    if skip_items:
-        own = own.where(QueueItem.id.not_in(skip_items))
-    mine = session.scalars(own.order_by(QueueItem.rank, QueueItem.id).limit(1)).first()
-    if mine is not None:
-        session.execute(
-            update(QueueItem).where(QueueItem.id == mine).values(lease_expires_at=lease)
-        )
-        return int(mine)
-    pick = select(QueueItem.id).where(_claimable(analyst, now))  # type: ignore[arg-type]
+    eligible = or_(own, _claimable(analyst, now))  # type: ignore[arg-type]
+    pick = select(QueueItem.id).where(eligible)
     if countries:
         pick = pick.where(QueueItem.country.in_(countries))
     if skip_items:
         pick = pick.where(QueueItem.id.not_in(skip_items))
-    first_free = (
-        pick.order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id)
+    first = (
+        pick.order_by(
+            case((own, 0), else_=1), QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id
+        )
         .limit(1)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    claimed = session.execute(
+    return session.scalars(
         update(QueueItem)
-        .where(QueueItem.id == first_free, _claimable(analyst, now))  # type: ignore[arg-type]
+        .where(QueueItem.id == first, eligible)
         .values(status="claimed", claimed_by=analyst, lease_expires_at=lease)
-        .returning(QueueItem.id)
+        .returning(QueueItem)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    return None if claimed is None else int(claimed)
+    ).one_or_none()
 
 
 def renew(session: Session, item_id: int, analyst: str, *, lease_seconds: int) -> bool:

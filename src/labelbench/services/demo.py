@@ -14,6 +14,7 @@ from labelbench.config import Settings
 from labelbench.db import migrate, queries
 from labelbench.db.engine import check_connection, make_engine
 from labelbench.db.models import Evidence, Incident, Label, ProbeMetric, Sample
+from labelbench.db.statistics import known_tables, refresh_statistics
 from labelbench.db.truth import DemoTruth
 from labelbench.errors import ConflictError
 from labelbench.services.features import build_features
@@ -143,6 +144,8 @@ def create_demo(
                 session, DemoTruth.__table__, world.truth[["country", "day", "is_censorship"]]
             )
         report = build_features(ws, progress=say)
+        say("refreshing planner statistics")
+        refresh_statistics(engine, known_tables())
         return DemoReport(
             True,
             seed,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from labelbench.db import queries
 from labelbench.db.base import utcnow
 from labelbench.db.models import Sample
+from labelbench.db.statistics import refresh_statistics
 from labelbench.domain.constants import FEATURES, MIN_CANDIDATE_EVIDENCE
 from labelbench.ml.features import (
     OUTPUT_COLUMNS,
@@ -69,13 +70,15 @@ def build_features(
     :func:`rebuild`); None rebuilds everything.
     """
     with ws.transaction() as session:
-        return rebuild(
+        report = rebuild(
             session,
             ws.settings.min_evidence,
             min_candidate=ws.settings.queue.min_candidate_evidence,
             countries=countries,
             progress=progress,
         )
+    refresh_statistics(ws.engine, ["samples"])
+    return report
 
 
 def affected_scope(

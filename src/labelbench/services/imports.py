@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from labelbench.db import queries
 from labelbench.db.base import utcnow
 from labelbench.db.models import CountryOverride, Evidence, ImportRun, Incident, Sample
+from labelbench.db.statistics import refresh_statistics
 from labelbench.domain.constants import FEATURES
 from labelbench.domain.digest import sha256_file
 from labelbench.errors import ExitCode, InputError
@@ -304,7 +305,23 @@ def import_file(
             session.add(run)
             session.flush()
             report.import_id = run.id
+        if report.inserted or report.updated:
+            tables = set(_TABLES_WRITTEN[kind])
+            if report.features:
+                tables.add("samples")
+            refresh_statistics(ws.engine, tables)
     return report
+
+
+#: What each kind of import writes, for the planner statistics refreshed after it.
+_TABLES_WRITTEN: dict[str, tuple[str, ...]] = {
+    "evidence": ("evidence",),
+    "ooni": ("evidence",),
+    "incidents": ("incidents",),
+    "samples": ("samples",),
+    "countries": ("countries", "country_neighbours", "country_overrides"),
+    "labels": ("labels", "label_batches"),
+}
 
 
 # --- phase 1: validation ------------------------------------------------------------------------

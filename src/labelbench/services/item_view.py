@@ -9,7 +9,7 @@ labels do not lean towards production's output. The review screen shows everythi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,6 +159,22 @@ class ItemViews:
     predictor: Predictor | None = None
     _stats: dict[str, _CountryStats] = field(default_factory=dict)
     _neighbours: dict[str, frozenset[str]] | None = None
+    _countries: dict[str, Country] = field(default_factory=dict)
+    upcoming: Callable[[Session], list[int]] | None = None
+    """Sample ids of the items likely served next, predicted together with the current one."""
+    _predictions: dict[tuple[object, ...], tuple[dict[str, float | None], float]] = field(
+        default_factory=dict
+    )
+    _predicted_by: str | None = None
+
+    def _country(self, session: Session, code: str) -> Country:
+        cached = self._countries.get(code)
+        if cached is None:  # reference data: read once per session
+            cached = session.get(Country, code)
+            assert cached is not None
+            session.expunge(cached)
+            self._countries[code] = cached
+        return cached
 
     def _country_stats(self, session: Session, country: str) -> _CountryStats:
         cached = self._stats.get(country)
@@ -184,8 +200,7 @@ class ItemViews:
         sample = session.get(Sample, sample_id)
         if sample is None:
             raise NotFoundError(f"no sample {sample_id}")
-        country = session.get(Country, sample.country)
-        assert country is not None
+        country = self._country(session, sample.country)
         stats = self._country_stats(session, sample.country)
         features = []
         for f in FEATURES:
@@ -216,11 +231,10 @@ class ItemViews:
                 )
             ).all()
         )
-        window_labels = (
-            {}
-            if blind
-            else effective_labels(queries.label_events(session, list(window_samples.values())))
+        window_events = (
+            [] if blind else queries.label_events(session, list(window_samples.values()))
         )
+        window_labels = effective_labels(window_events)
         timeline = []
         for k in range(-TIMELINE_DAYS, TIMELINE_DAYS + 1):
             day = sample.day + dt.timedelta(days=k)
@@ -272,7 +286,7 @@ class ItemViews:
                 .order_by(Label.created_at, Label.id)
             ).all()
         )
-        current = None if blind else effective_label(queries.label_events(session, [sample_id]))
+        current = effective_label(e for e in window_events if e.sample_id == sample_id)
         labels = [
             LabelRow(
                 id=lab.id,
@@ -286,7 +300,7 @@ class ItemViews:
             )
             for lab in label_rows
         ]
-        probabilities, threshold = self._probabilities(sample, blind=blind)
+        probabilities, threshold = self._probabilities(session, sample, blind=blind)
         info = None
         if item is not None:
             info = ItemInfo(
@@ -353,14 +367,33 @@ class ItemViews:
         return sorted(out, key=lambda s: -(s.anomaly_rate or 0.0))
 
     def _probabilities(
-        self, sample: Sample, *, blind: bool
+        self, session: Session, sample: Sample, *, blind: bool
     ) -> tuple[dict[str, float | None], float]:
         if self.predictor is None or blind:
             return {"base": None, "cluster": None, "stack": None, "final": None}, 0.5
-        row = pd.DataFrame([{f: float(getattr(sample, f)) for f in FEATURES}])
-        row["country"] = sample.country
-        row["sample_id"] = sample.id
-        return self.predictor.predict_one(row)
+        if self._predicted_by != self.predictor.run_id:
+            self._predictions.clear()
+            self._predicted_by = self.predictor.run_id
+        key = _prediction_key(sample)
+        if key not in self._predictions:
+            ahead = self.upcoming(session) if self.upcoming is not None else []
+            others = [i for i in ahead if i != sample.id][:PREDICT_AHEAD]
+            batch = [sample, *session.scalars(select(Sample).where(Sample.id.in_(others)))]
+            rows = pd.DataFrame([{f: float(getattr(s, f)) for f in FEATURES} for s in batch])
+            rows["country"] = [s.country for s in batch]
+            rows["sample_id"] = [s.id for s in batch]
+            for s, predicted in zip(batch, self.predictor.predict_display(rows), strict=True):
+                self._predictions[_prediction_key(s)] = predicted
+        return self._predictions[key]
+
+
+#: Upcoming items predicted together with a served one (one model call instead of many).
+PREDICT_AHEAD = 32
+
+
+def _prediction_key(sample: Sample) -> tuple[object, ...]:
+    """A day's identity and features: a re-import that changes a feature misses the cache."""
+    return (sample.id, sample.country, *(float(getattr(sample, f)) for f in FEATURES))
 
 
 def _strongest(types: Sequence[str]) -> str | None:

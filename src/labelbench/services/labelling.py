@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from labelbench.db import queries
@@ -28,13 +28,13 @@ from labelbench.domain.labels import (
     NEW_POSITIVE,
     OVERTURNED,
     LabelEvent,
-    effective_labels,
+    effective_label,
     outcome,
     standing_decisions,
 )
 from labelbench.errors import ConflictError, InputError, NotFoundError
 from labelbench.services import claims
-from labelbench.services.item_view import ItemViews, SampleView
+from labelbench.services.item_view import PREDICT_AHEAD, ItemViews, SampleView
 from labelbench.services.predict import Predictor
 from labelbench.services.queue import build_queue, pending_count, target_countries
 from labelbench.services.workspace import Workspace
@@ -88,6 +88,7 @@ class LabellingService:
     _views: ItemViews = field(default_factory=ItemViews)
     _started_at: float = field(default_factory=time.monotonic)
     _tally: _OutcomeTally | None = None
+    _batch_started: dt.datetime | None = None
 
     # --- session lifecycle --------------------------------------------------------------------
 
@@ -127,7 +128,9 @@ class LabellingService:
             )
             built = True
         self._views.predictor = Predictor.for_production(self.ws)
+        self._views.upcoming = self._upcoming
         self._tally = None  # targets may have changed: count afresh on the next progress()
+        self._batch_started = None
         return StartInfo(
             batch_id=int(self.batch_id),
             resumed=resumed,
@@ -146,6 +149,14 @@ class LabellingService:
             )
             or 0
         ) > 0
+
+    def _upcoming(self, session: Session) -> list[int]:
+        """Sample ids of the pending items this session would claim next, best first."""
+        stmt = select(QueueItem.sample_id).where(QueueItem.status == "pending")
+        if self._targets:
+            stmt = stmt.where(QueueItem.country.in_(self._targets))
+        stmt = stmt.order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id)
+        return list(session.scalars(stmt.limit(PREDICT_AHEAD)))
 
     def use_predictor(self, predictor: Predictor | None) -> None:
         """Switch to a newly trained model (the app trains a baseline when none exists)."""
@@ -178,18 +189,16 @@ class LabellingService:
         """Claim the next item (a short writing transaction), then assemble its view (a reading
         one); None when nothing is left. Second opinions are served blind."""
         with self.ws.transaction() as session:
-            item_id = claims.claim_next(
+            item = claims.claim_next_item(
                 session,
                 self.analyst,
                 lease_seconds=self.ws.settings.queue.lease_seconds,
                 countries=self._targets or None,
                 skip_items=skip_items,
             )
-        if item_id is None:
+        if item is None:
             return None
         with self.ws.transaction(readonly=True) as session:
-            item = session.get(QueueItem, item_id)
-            assert item is not None
             return self._views.build(
                 session, item.sample_id, item, blind=item.purpose == "second_opinion"
             )
@@ -239,9 +248,11 @@ class LabellingService:
         if verdict not in VERDICTS:
             raise InputError(f"unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}")
         with self.ws.transaction() as session:
-            if session.get(Sample, sample_id) is None:
-                raise NotFoundError(f"no sample {sample_id}")
             item = session.get(QueueItem, item_id) if item_id is not None else None
+            if item is not None and item.sample_id != sample_id:
+                raise InputError(f"item {item_id} is not about sample {sample_id}")
+            if item is None and session.get(Sample, sample_id) is None:  # an item implies one
+                raise NotFoundError(f"no sample {sample_id}")
             if item is not None and item.status == "claimed" and item.claimed_by != self.analyst:
                 raise ConflictError(
                     f"item {item_id} is now claimed by {item.claimed_by} (your lease expired)"
@@ -319,34 +330,25 @@ class LabellingService:
         """The side panel's counts, from this batch's events and the targets' new events only.
 
         All-time outcomes per target country are tallied once per session and then kept up to
-        date from the label log's tail (events newer than the last one seen), so a keypress
-        never reads the whole log, however long it grows.
+        date from the label log's tail, so a keypress never reads the whole log, however long
+        it grows. Three statements: this batch's events, the tail, the items left.
         """
         goal = self.ws.settings.queue.goal_new_positives
         batch_id = self._batch()
         with self.ws.transaction(readonly=True) as session:
-            batch = session.get(LabelBatch, batch_id)
-            assert batch is not None
-            mine = standing_decisions(queries.label_events(session, batch_id=batch_id))
-            country_of = dict(
-                session.execute(
-                    select(Sample.id, Sample.country)
-                    .join(Label, Label.sample_id == Sample.id)
-                    .where(Label.batch_id == batch_id)
-                ).all()
-            )
+            if self._batch_started is None:  # fixed once the batch exists
+                batch = session.get(LabelBatch, batch_id)
+                assert batch is not None
+                self._batch_started = batch.started_at
+            mine = queries.placed_label_events(session, batch_id=batch_id)
             if self._tally is None:
                 self._tally = _OutcomeTally(self._targets)
             self._tally.refresh(session)
-            items_left = pending_count(session, self._targets) + int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(QueueItem)
-                    .where(QueueItem.status == "claimed", QueueItem.claimed_by == self.analyst)
-                )
-                or 0
-            )
-        standing = [(e.verdict, country_of[e.sample_id]) for e in mine]
+            items_left = _items_left(session, self._targets, self.analyst)
+        country_of = {p.event.sample_id: p.country for p in mine}
+        standing = [
+            (e.verdict, country_of[e.sample_id]) for e in standing_decisions(p.event for p in mine)
+        ]
         countries = []
         for c in self._targets:
             verdicts = [v for v, country in standing if country == c]
@@ -362,7 +364,7 @@ class LabellingService:
                     overturned=counts[OVERTURNED],
                 )
             )
-        hours = max((utcnow() - batch.started_at).total_seconds() / 3600.0, 1 / 60)
+        hours = max((utcnow() - self._batch_started).total_seconds() / 3600.0, 1 / 60)
         return Progress(
             batch_id=batch_id,
             analyst=self.analyst,
@@ -373,18 +375,38 @@ class LabellingService:
         )
 
 
+def _items_left(session: Session, targets: Sequence[str], analyst: str) -> int:
+    """Pending items in the targets plus the analyst's own claims, in one statement."""
+    pending = QueueItem.status == "pending"
+    if targets:
+        pending = and_(pending, QueueItem.country.in_(targets))
+    mine = and_(QueueItem.status == "claimed", QueueItem.claimed_by == analyst)
+    return int(
+        session.scalar(select(func.count()).select_from(QueueItem).where(or_(pending, mine))) or 0
+    )
+
+
+#: How far back (in label ids) each tally refresh looks again: ids are handed out when a row is
+#: inserted, not when its transaction commits, so another analyst's event may become visible
+#: after events with larger ids were already read. Seen ids are skipped.
+TAIL_OVERLAP = 256
+
+
 @dataclass
 class _OutcomeTally:
     """Outcome counts per country for some countries, maintained from the label log's tail.
 
-    The first :meth:`refresh` reads the countries' events once; later ones read only events
-    with a larger id and re-derive the samples those touch. A batch revert changes no event,
+    The first :meth:`refresh` reads the countries' events once and keeps them per day; later
+    ones read only the tail and re-derive the days it touches. A batch revert changes no event,
     so a tally started before a revert is stale until the next session (reverts are rare,
     done by a lead from the CLI).
     """
 
     countries: Sequence[str]
     _last_id: int = 0
+    _seen: set[int] = field(default_factory=set)
+    _events: dict[int, list[LabelEvent]] = field(default_factory=dict)
+    """sample id -> its events (the derivation needs every event of a day)."""
     _outcome: dict[int, str | None] = field(default_factory=dict)
     _place: dict[int, tuple[str, int]] = field(default_factory=dict)
     """sample id -> (country, incident label)."""
@@ -392,26 +414,26 @@ class _OutcomeTally:
     """Outcome counts per country, kept in step with ``_outcome``."""
 
     def refresh(self, session: Session) -> None:
-        fresh = queries.label_events(
-            session, countries=self.countries, after_id=self._last_id or None
-        )
+        after = self._last_id - TAIL_OVERLAP if self._last_id else None
+        fresh = [
+            p
+            for p in queries.placed_label_events(
+                session, countries=self.countries, after_id=after if after and after > 0 else None
+            )
+            if p.event.id not in self._seen
+        ]
         if not fresh:
             return
-        self._last_id = max(e.id for e in fresh)
-        touched = sorted({e.sample_id for e in fresh})
-        events: list[LabelEvent] = (
-            fresh if not self._outcome else queries.label_events(session, touched)
-        )
-        effective = effective_labels(events)
-        unknown = [sid for sid in touched if sid not in self._place]
-        for start in range(0, len(unknown), 1000):  # bounded IN lists
-            chunk = unknown[start : start + 1000]
-            for sid, country, incident in session.execute(
-                select(Sample.id, Sample.country, Sample.incident_label).where(Sample.id.in_(chunk))
-            ):
-                self._place[int(sid)] = (str(country), int(incident))
+        touched: set[int] = set()
+        for p in fresh:
+            sid = p.event.sample_id
+            self._seen.add(p.event.id)
+            self._events.setdefault(sid, []).append(p.event)
+            self._place[sid] = (p.country, p.incident_label)
+            touched.add(sid)
+        self._last_id = max(self._last_id, *(p.event.id for p in fresh))
         for sid in touched:
-            eff = effective.get(sid)
+            eff = effective_label(self._events[sid])
             country, incident = self._place[sid]
             tally = self._by_country.setdefault(country, Counter())
             if sid in self._outcome:
