@@ -42,9 +42,7 @@ def test_a_fresh_table_has_no_statistics_until_refreshed(workspace) -> None:  # 
     assert (analysed_rows(workspace.engine, "countries") or 0) > 100
 
 
-def test_an_import_refreshes_the_statistics_of_what_it_wrote(
-    workspace, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_an_import_refreshes_the_statistics_of_what_it_wrote(workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "evidence_rows.csv"
     path.write_bytes((FIXTURES / "evidence_rows.csv").read_bytes())
     report = import_file(workspace, "evidence", path, ImportOptions(actor="t"))

@@ -256,16 +256,15 @@ def test_progress_sees_an_event_that_commits_after_larger_ids(tiny_world_ws) -> 
     ana = LabellingService(ws, "ana", countries=["OM"])
     ana.start()
     with ws.transaction(readonly=True) as session:
-        fresh = [
-            s
-            for s in session.scalars(
+        fresh = list(
+            session.scalars(
                 select(Sample).where(
                     Sample.country == "OM",
                     Sample.incident_label == 0,
                     Sample.candidate_only.is_(False),
                 )
             )
-        ][:2]
+        )[:2]
     assert len(fresh) == 2
 
     def write(sample: Sample, label_id: int) -> None:
