@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -374,6 +375,47 @@ async def test_baseline_trains_in_the_background_and_the_app_switches_to_it(
         await pilot.press("y")
         await settle(pilot)
         assert shown(app).probabilities["stack"] == 0.9  # the next item too
+
+
+@run_async
+async def test_a_decision_key_during_the_rescore_after_training_is_kept(
+    tui_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The item stays on screen while a new model re-scores it: its key must not be lost."""
+    trained, rescore = threading.Event(), threading.Event()
+    real_view = LabellingService.view_sample
+
+    def slow_view(self: LabellingService, sample_id: int) -> SampleView:
+        assert rescore.wait(20)
+        return real_view(self, sample_id)
+
+    monkeypatch.setattr(LabellingService, "view_sample", slow_view)
+
+    def fake_ensure_baseline(ws: Workspace, progress: Any = None) -> FakePredictor:
+        assert trained.wait(20)  # finish only once the first item is on screen
+        return FakePredictor()
+
+    app = make_app(tui_ws, train_baseline=True, ensure_baseline=fake_ensure_baseline)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if screen(app).shown is not None:
+                break
+        first = shown(app)
+        trained.set()
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if screen(app).refreshing:
+                break
+        assert screen(app).refreshing
+        await pilot.press("n")  # while the shown item is re-scored
+        await pilot.press("y")  # a second key would decide an item not yet seen: dropped
+        assert labels(tui_ws, ANALYST) == []
+        rescore.set()
+        await settle(pilot)
+        decided = labels(tui_ws, ANALYST)
+        assert [(lab.sample_id, lab.verdict) for lab in decided] == [(first.sample_id, "negative")]
+        assert shown(app).sample_id != first.sample_id
 
 
 @run_async

@@ -4,7 +4,8 @@ Session state lives here (the shown item, this session's decisions, notes waitin
 decision); every service call runs in a thread worker of the ``session`` group, which is
 exclusive and guarded by :attr:`LabelScreen.busy`, so a key pressed while a decision is being
 committed is dropped instead of deciding twice. The next item appears only after the decision has
-been committed.
+been committed. One exception: while the shown item is only re-scored by a newly trained model,
+the first decision key is kept and applied to it once the new scores are shown.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from labelbench.errors import ConflictError, LabelbenchError
 from labelbench.services.item_view import SampleView
@@ -70,6 +71,9 @@ class Decision:
     day: str
 
 
+_ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+
+
 class LabelScreen(ServiceScreen):
     """Shows the served item and turns keys into committed decisions."""
 
@@ -111,6 +115,10 @@ class LabelScreen(ServiceScreen):
         self.decisions_this_run = 0
         self.model_status: str | None = None
         self.training_failed = False
+        self.refreshing = False
+        """The shown item is being re-scored by a new model (it stays the same item)."""
+        self.queued_verdict: str | None = None
+        """A decision key pressed during that re-score, applied once it is shown."""
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -385,7 +393,8 @@ class LabelScreen(ServiceScreen):
         self.shown_at = time.monotonic()
         self.busy = False
         self._render_item()
-        if self.quit_requested:
+        self._apply_queued_verdict()
+        if self.quit_requested and not self.busy:
             self.quit_requested = False
             self.action_quit_session()
 
@@ -456,6 +465,7 @@ class LabelScreen(ServiceScreen):
         live = self.live_view
         if live is not None and self.cursor is None and not self.busy:
             self.busy = True
+            self.refreshing = True
             self._refresh(live.sample_id)
         elif self.cursor is None:
             self._render_item()
@@ -479,8 +489,26 @@ class LabelScreen(ServiceScreen):
 
     # --- actions (keys) -----------------------------------------------------------------------
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.worker.name == "refresh" and event.state in _ENDED:
+            self.refreshing = False  # a failed re-score leaves the item as it was shown
+            self._apply_queued_verdict()
+
+    def _apply_queued_verdict(self) -> None:
+        """Apply a key kept during a re-score once the re-score's worker has ended (so the
+        decision's exclusive worker cannot cancel it) and its item is shown."""
+        if self.queued_verdict is not None and not self.busy and not self.refreshing:
+            verdict, self.queued_verdict = self.queued_verdict, None
+            self.action_decide(verdict)
+
     def action_decide(self, verdict: str) -> None:
         view = self.shown
+        if self.refreshing and not self.closing and view is not None:
+            # The item is on screen; only its scores are being refreshed: keep the decision
+            # (the first key; more would decide items not yet seen).
+            self.queued_verdict = self.queued_verdict or verdict
+            return
         if self.busy or self.closing or view is None:
             return
         self.busy = True
