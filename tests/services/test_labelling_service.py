@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from labelbench.db.models import Label, LabelBatch, QueueItem, Sample
 from labelbench.domain.constants import FEATURES
-from labelbench.services.claims import claim_next, release_stale
+from labelbench.services.claims import claim_next_item, release_stale
 from labelbench.services.labelling import LabellingService
 from labelbench.services.queue import build_queue
 from labelbench.services.review import adjudicate, disagreements
@@ -145,12 +145,12 @@ def test_two_analysts_never_claim_the_same_item(tiny_world_ws) -> None:  # type:
             barrier.wait()
             while True:
                 with ws.transaction() as session:
-                    item = claim_next(
+                    item = claim_next_item(
                         session, analyst, lease_seconds=300, skip_items=claimed[analyst]
                     )
                 if item is None:
                     return
-                claimed[analyst].append(item)
+                claimed[analyst].append(item.id)
         except BaseException as exc:
             errors.append(exc)
 

@@ -1,6 +1,6 @@
 """Claiming queue items with a lease, safely for several analysts at once.
 
-One statement claims an item: ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING id``. On
+One statement claims an item: ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING *``. On
 PostgreSQL the sub-select takes ``FOR UPDATE SKIP LOCKED``, so concurrent analysts skip each
 other's rows instead of queueing behind them; on SQLite the UPDATE holds the database write lock
 while its sub-select runs, which makes the claim atomic there too.
@@ -25,27 +25,6 @@ def _claimable(analyst: str, now: dt.datetime) -> object:
     )
     not_excluded = or_(QueueItem.exclude_analyst.is_(None), QueueItem.exclude_analyst != analyst)
     return and_(free, not_excluded)
-
-
-def claim_next(
-    session: Session,
-    analyst: str,
-    *,
-    lease_seconds: int,
-    countries: Sequence[str] | None = None,
-    skip_items: Sequence[int] = (),
-    now: dt.datetime | None = None,
-) -> int | None:
-    """Claim the best free item for ``analyst``; returns its id, or None when nothing is left."""
-    item = claim_next_item(
-        session,
-        analyst,
-        lease_seconds=lease_seconds,
-        countries=countries,
-        skip_items=skip_items,
-        now=now,
-    )
-    return None if item is None else int(item.id)
 
 
 def claim_next_item(
