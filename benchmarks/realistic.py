@@ -28,6 +28,15 @@ UNTOUCHED = 0.4
 
 def seed_label_log(ws: Workspace, events: int, *, seed: int = 0) -> int:
     """Append ``events`` label events (closed batches) unless the log already holds that many."""
+    try:
+        return _seed(ws, events, seed)
+    finally:
+        # A database used for months has been analysed by autovacuum; a bulk load has not
+        # (nor has a world built by an older labelbench): ANALYZE samples rows, so it is cheap.
+        refresh_statistics(ws.engine, known_tables())
+
+
+def _seed(ws: Workspace, events: int, seed: int) -> int:
     with ws.transaction() as session:
         have = int(session.scalar(select(func.count()).select_from(Label)) or 0)
         if have >= events:
@@ -80,6 +89,4 @@ def seed_label_log(ws: Workspace, events: int, *, seed: int = 0) -> int:
             }
         )
         queries.insert_frame(session, Label.__table__, frame)
-    # A database used for months has been analysed by autovacuum; a bulk insert has not.
-    refresh_statistics(ws.engine, known_tables())
     return events
