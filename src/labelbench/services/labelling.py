@@ -397,9 +397,9 @@ class _OutcomeTally:
     """Outcome counts per country for some countries, maintained from the label log's tail.
 
     The first :meth:`refresh` reads the countries' events once and keeps them per day; later
-    ones read only the tail and re-derive the days it touches. A batch revert changes no event,
-    so a tally started before a revert is stale until the next session (reverts are rare,
-    done by a lead from the CLI).
+    ones read only the tail and re-derive the days it touches. Two lead actions from the CLI
+    reach a running tally only at the next session: a batch revert (it changes no event) and a
+    `import labels` whose transaction commits more than :data:`TAIL_OVERLAP` ids late.
     """
 
     countries: Sequence[str]
