@@ -9,12 +9,13 @@ labels do not lean towards production's output. The review screen shows everythi
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelbench.db import queries
@@ -28,8 +29,11 @@ TIMELINE_DAYS = 14
 BLIND_REASON = (
     "second opinion, served blind: earlier verdicts and the model are shown after you decide"
 )
-#: A feature is "unusual" when its robust z-score against the country's samples exceeds this.
+#: A feature is "unusual" when its robust z-score against the country's days exceeds this.
 UNUSUAL_Z = 2.0
+#: "Typical" is the country's norm over its most recent days (regimes change over the years;
+#: and one query per country stays small however long the history grows).
+NORM_DAYS = 730
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,9 @@ class FeatureRow:
     name: str
     value: float
     typical: float
-    """The country's median over its samples."""
+    """The country's median over its last :data:`NORM_DAYS` days."""
     z: float
-    """Robust z-score (median/IQR) against the country's samples."""
+    """Robust z-score (median/IQR) against those days."""
     unusual: bool
 
 
@@ -180,15 +184,31 @@ class ItemViews:
         cached = self._stats.get(country)
         if cached is not None:
             return cached
-        frame = queries.samples_frame(session, [country])
-        median = {f: float(frame[f].median()) if len(frame) else 0.0 for f in FEATURES}
-        scale = {}
-        for f in FEATURES:
-            if len(frame) < 4:
-                scale[f] = 0.0
-                continue
-            q1, q3 = np.percentile(frame[f].to_numpy(dtype=float), [25, 75])
-            scale[f] = float((q3 - q1) / 1.349)
+        latest = session.scalar(select(func.max(Sample.day)).where(Sample.country == country))
+        rows = (
+            session.execute(
+                select(*[getattr(Sample, f) for f in FEATURES]).where(
+                    Sample.country == country,
+                    Sample.day > latest - dt.timedelta(days=NORM_DAYS),
+                )
+            ).all()
+            if latest is not None
+            else []
+        )
+        values = np.array(rows, dtype=float).reshape(len(rows), len(FEATURES))
+        median, scale = {}, {}
+        with warnings.catch_warnings():  # an all-missing feature has no norm: 0, shown as such
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for k, f in enumerate(FEATURES):
+                column = values[:, k]
+                mid = float(np.nanmedian(column)) if len(column) else 0.0
+                median[f] = 0.0 if np.isnan(mid) else mid
+                if len(column) < 4:
+                    scale[f] = 0.0
+                    continue
+                q1, q3 = np.nanpercentile(column, [25, 75])
+                iqr = float((q3 - q1) / 1.349)
+                scale[f] = 0.0 if np.isnan(iqr) else iqr
         stats = _CountryStats(median, scale)
         self._stats[country] = stats
         return stats
