@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pandas as pd
+import pytest
 from sqlalchemy import func, select, update
 
 from labelbench.db.models import Label, LabelBatch, QueueItem, Sample
@@ -329,3 +330,19 @@ def test_served_probabilities_are_the_models_and_upcoming_items_share_a_call(
         view = svc.next_item()
     assert served >= 3
     assert len(calls) < served and max(calls) > 1  # upcoming items were predicted together
+
+
+def test_typical_values_are_the_countrys_recent_medians(tiny_world_ws) -> None:  # type: ignore[no-untyped-def]
+    from labelbench.db import queries
+    from labelbench.services.item_view import NORM_DAYS
+
+    svc = LabellingService(tiny_world_ws, "ana")
+    svc.start()
+    view = svc.next_item()
+    assert view is not None
+    with tiny_world_ws.transaction(readonly=True) as session:
+        days = queries.samples_frame(session, [view.country])
+    recent = days[days["day"] > days["day"].max() - dt.timedelta(days=NORM_DAYS)]
+    assert len(recent) >= 4
+    for row in view.features:
+        assert row.typical == pytest.approx(float(recent[row.name].median()))
