@@ -110,10 +110,10 @@ def status(
     from rich import box
     from rich.table import Table
 
-    from labelbench.services.status import status as compute
-
     st = state(ctx)
-    with st.workspace() as ws:
+    with st.workspace() as ws:  # the schema check first: its error needs none of the tables
+        from labelbench.services.status import status as compute
+
         result = compute(ws)
     if as_json:
         typer.echo(json.dumps(result))
