@@ -1,0 +1,84 @@
+"""Read-only commands start fast: they import none of the heavy libraries, nor Alembic.
+
+Each command runs in a fresh interpreter, as a user runs it; `benchmarks/bench_startup.py`
+measures the time, this test keeps the imports that cost it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from labelbench.db.models import ModelRun
+
+#: Loaded lazily by the commands that compute with them (Alembic: by those that migrate).
+HEAVY = ("sklearn", "pandas", "matplotlib", "scipy", "textual", "alembic")
+_PROBE = """
+import json, sys
+from labelbench.cli.main import main
+codes = [main(argv) for argv in json.loads(sys.argv[1])]
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[2])))
+print(json.dumps({"codes": codes, "heavy": heavy}))
+"""
+
+
+def _run(commands: list[list[str]], database_url: str) -> dict[str, Any]:
+    env = {**os.environ, "LABELBENCH_DATABASE_URL": database_url}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(commands), json.dumps(HEAVY)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_read_only_commands_import_no_heavy_library_nor_alembic(
+    tiny_world_ws: Any, tmp_path: Path
+) -> None:
+    from labelbench.services.queue import build_queue
+
+    ws = tiny_world_ws
+    build_queue(ws, actor="lead", countries=["OM"], size=3, strategy="random")
+    folder = tmp_path / "models" / "run-a"
+    folder.mkdir(parents=True)
+    with ws.transaction() as session:  # a registry row, so `models list` renders a run
+        session.add(
+            ModelRun(
+                id="run-a",
+                created_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+                pipeline="base",
+                engine="fast",
+                metrics={"loco_median_f1": 0.8},
+                bundle_path=str(folder / "model.joblib"),
+                sha256="0" * 64,
+                gates_passed=False,
+                label_batches=[],
+                alias="production",
+            )
+        )
+    commands = [
+        ["--help"],
+        ["status"],
+        ["status", "--json"],
+        ["models", "list"],
+        ["queue", "show"],
+        ["report", "weekly", "--week", "2026-W99"],
+    ]
+    result = _run(commands, ws.settings.database_url)
+    assert result == {"codes": [0, 0, 0, 0, 0, 3], "heavy": []}
+
+
+def test_schema_errors_import_no_heavy_library_nor_alembic(tmp_path: Path) -> None:
+    """A database without the schema is refused (exit 5) without loading Alembic either."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = _run([["status"], ["models", "list"], ["queue", "show"]], url)
+    assert result == {"codes": [5, 5, 5], "heavy": []}
