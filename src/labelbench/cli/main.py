@@ -6,11 +6,13 @@ Heavy imports (pandas, scikit-learn, Textual) happen inside the commands that ne
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import re
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -128,11 +130,40 @@ def _flags_take_no_value() -> None:
 _flags_take_no_value()
 
 
+#: Global options that take a value: the command's name is the first other word.
+_VALUED_OPTIONS = frozenset({"--database-url", "--models-dir", "--config"})
+
+
+def command_app(args: Sequence[str]) -> typer.Typer:
+    """The app holding only the command that ``args`` name (the whole app when they name none
+    it knows: `--help`, `--version`, a typo). Typer turns every registered command into a Click
+    command on each start; one instead of all saves a few hundredths of a second."""
+    name: str | None = None
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUED_OPTIONS:
+            skip = True
+        elif arg == "--":
+            break
+        elif not arg.startswith("-"):
+            name = arg
+            break
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    one = copy.copy(app)
+    one.registered_commands, one.registered_groups = commands, groups
+    return one
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every failure to one stderr line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     show_trace = "--traceback" in args or os.environ.get("LABELBENCH_TRACEBACK") == "1"
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(command_app(args))
     try:
         command.main(args=args, prog_name="labelbench", standalone_mode=False)
     except typer.Exit as exc:

@@ -1,11 +1,13 @@
-"""Read-only commands start fast: they import none of the heavy libraries, nor Alembic.
+"""Read-only commands start fast: they import none of the heavy libraries, nor Alembic, and
+only the command a user names is built.
 
 Each command runs in a fresh interpreter, as a user runs it; `benchmarks/bench_startup.py`
-measures the time, this test keeps the imports that cost it out.
+measures the time, these tests keep what cost it out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -14,6 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+import typer
+
+from labelbench.cli.main import app, command_app
 from labelbench.db.models import ModelRun
 
 #: Loaded lazily by the commands that compute with them (Alembic: by those that migrate).
@@ -82,3 +88,32 @@ def test_schema_errors_import_no_heavy_library_nor_alembic(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     result = _run([["status"], ["models", "list"], ["queue", "show"]], url)
     assert result == {"codes": [5, 5, 5], "heavy": []}
+
+
+def _help(app: typer.Typer, args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with contextlib.suppress(typer.Exit):
+        typer.main.get_command(app).main(
+            args=[*args, "--help"], prog_name="labelbench", standalone_mode=False
+        )
+    return capsys.readouterr().out
+
+
+def test_each_command_is_built_alone_with_the_same_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`main` turns only the named command into a Click command: what it shows must be what the
+    whole app shows, for every command and subcommand; no known command means the whole app."""
+    paths = [[c.name] for c in app.registered_commands if c.name]
+    for group in app.registered_groups:
+        assert group.name and group.typer_instance
+        paths.append([group.name])
+        paths += [[group.name, c.name] for c in group.typer_instance.registered_commands if c.name]
+    assert len(paths) > 30
+    for path in paths:
+        alone = command_app(["--database-url", "sqlite://", "-v", *path])
+        assert alone is not app
+        shown = _help(alone, path, capsys)
+        assert f"Usage: labelbench {' '.join(path)} " in shown
+        assert shown == _help(app, path, capsys), path
+    for args in ([], ["--help"], ["--version"], ["--config", "status"], ["statu"]):
+        assert command_app(args) is app
