@@ -117,3 +117,41 @@ def test_each_command_is_built_alone_with_the_same_help(
         assert shown == _help(app, path, capsys), path
     for args in ([], ["--help"], ["--version"], ["--config", "status"], ["statu"]):
         assert command_app(args) is app
+
+
+@pytest.mark.parametrize("countries", [0, 1, 131])
+def test_status_country_table_renders_like_a_row_per_country(countries: int) -> None:
+    """`status` lays its per-country table out as one row of multi-line cells (fast); what it
+    prints must be what a row per country prints, at any width, in colour or not."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from labelbench.cli.data import _COUNTRY_COLUMNS, country_table
+
+    rows = [
+        {key: f"C{i}" if key == "country" else (i * 7919) % 10**i for _, key in _COUNTRY_COLUMNS}
+        for i in range(countries)
+    ]
+    reference = Table(
+        *(heading for heading, _ in _COUNTRY_COLUMNS),
+        title="per country",
+        caption=country_table([]).caption,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
+    )
+    for row in rows:
+        reference.add_row(*(str(row[key]) for _, key in _COUNTRY_COLUMNS))
+
+    def shown(table: Table, width: int, colour: bool) -> str:
+        console = Console(
+            soft_wrap=True, width=width, force_terminal=colour, color_system="truecolor"
+        )
+        with console.capture() as out:
+            console.print(table)
+        return out.get()
+
+    for width in (20, 40, 60, 80, 120, 200):
+        for colour in (False, True):
+            expected = shown(reference, width, colour)
+            assert shown(country_table(rows), width, colour) == expected, (width, colour)
