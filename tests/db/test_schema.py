@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from labelbench.db import migrate
@@ -69,6 +69,43 @@ def test_schema_gate_refuses_empty_and_outdated(db_url: str) -> None:
         migrate.require_current(engine)
     migrate.upgrade(engine)
     migrate.require_current(engine)
+    engine.dispose()
+
+
+def test_head_constant_is_alembics_head() -> None:
+    """The schema check compares with HEAD_REVISION so that it need not import Alembic: the
+    constant must be the head of the shipped migrations (bump it with every new migration)."""
+    assert migrate.head_revision() == migrate.HEAD_REVISION
+    assert migrate.HEAD_REVISION in migrate.known_revisions()
+
+
+def test_schema_gate_names_an_old_or_foreign_revision(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
+    migrate.downgrade(engine, "0003")
+    assert migrate.current_revision(engine) == "0003"
+    with pytest.raises(SchemaError, match=r"out of date \(at 0003, need .*db upgrade"):
+        migrate.require_current(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    with pytest.raises(SchemaError, match="revision f00d, which this labelbench does not know"):
+        migrate.require_current(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0003')"))
+    with pytest.raises(SchemaError, match="several schema revisions"):
+        migrate.require_current(engine)
+    engine.dispose()
+
+
+def test_empty_version_table_is_no_schema(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    assert migrate.current_revision(engine) is None
+    with pytest.raises(SchemaError, match="no labelbench schema"):
+        migrate.require_current(engine)
     engine.dispose()
 
 

@@ -17,7 +17,6 @@ from rich.console import Console
 
 from labelbench.cli.queue import split_countries
 from labelbench.cli.state import state
-from labelbench.config import SHARED_USERS, remember_analyst, remembered_analyst
 from labelbench.domain.scope import SCOPE_HELP
 from labelbench.errors import InputError
 
@@ -28,6 +27,8 @@ def resolve_analyst(given: str | None, configured: str | None, err: Console) -> 
     An OS user such as ``root`` (everyone, in containers) cannot tell analysts apart, so then
     the analyst is asked once, on a terminal, and the answer is remembered.
     """
+    from labelbench.config import SHARED_USERS, remember_analyst, remembered_analyst
+
     for name in (given, configured, remembered_analyst()):
         if name and name.strip():
             return name.strip()

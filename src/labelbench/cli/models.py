@@ -144,10 +144,10 @@ def models_list(
     from rich import box
     from rich.table import Table
 
-    from labelbench.services.runs import BASELINE, run_table
-
     st = state(ctx)
-    with st.workspace() as ws:
+    with st.workspace() as ws:  # the schema check first: its error needs none of the tables
+        from labelbench.services.runs import BASELINE, run_table
+
         runs = run_table(ws)
     if as_json:
         typer.echo(json.dumps(runs))

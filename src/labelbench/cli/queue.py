@@ -102,10 +102,10 @@ def show(
     """
     from rich.table import Table
 
-    from labelbench.services.queue_view import queue_rows
-
     st = state(ctx)
-    with st.workspace() as ws:
+    with st.workspace() as ws:  # the schema check first: its error needs none of the tables
+        from labelbench.services.queue_view import queue_rows
+
         rows = queue_rows(ws, include_done=show_all)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], default=str))

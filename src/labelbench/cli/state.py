@@ -1,4 +1,8 @@
-"""Per-invocation CLI state: global flags, resolved settings, consoles."""
+"""Per-invocation CLI state: global flags, resolved settings, consoles.
+
+The settings module (pydantic-settings) is imported on first use, so `--help` and usage errors
+never load it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from labelbench.config import Settings, load_settings
-
 if TYPE_CHECKING:
+    from labelbench.config import Settings
     from labelbench.services.workspace import Workspace
 
 
@@ -30,6 +33,8 @@ class CliState:
 
     def settings(self, **command_overrides: Any) -> Settings:
         """Settings with CLI flags on top (command flags override global ones)."""
+        from labelbench.config import load_settings  # pydantic-settings: not for `--help`
+
         merged = {**self.overrides, **{k: v for k, v in command_overrides.items() if v is not None}}
         if self._settings is None or command_overrides:
             self._settings = load_settings(self.config_file, **merged)

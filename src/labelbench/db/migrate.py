@@ -1,23 +1,36 @@
-"""Alembic glue: the config is built in code so migrations run from an installed package."""
+"""Alembic glue: the config is built in code so migrations run from an installed package.
+
+Only the commands that migrate import Alembic (about 0.1 s of start-up): the schema check every
+command makes reads the ``alembic_version`` table with a plain query and compares it with
+:data:`HEAD_REVISION` (``tests/db/test_schema.py`` proves that constant is Alembic's real head).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
+from labelbench.db.engine import read_only
 from labelbench.errors import InputError, SchemaError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+#: The newest revision in ``migrations/versions``: bump it with every new migration (a test
+#: fails until it matches).
+HEAD_REVISION = "0004"
+#: Alembic's bookkeeping table (its default name; ``migrations/env.py`` keeps the default).
+VERSION_TABLE = "alembic_version"
 
 
 def alembic_config(engine: Engine | None = None, url: str | None = None) -> Config:
     """An Alembic config pointing at the packaged ``migrations`` (``labelbench.migrations``)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(files("labelbench.migrations")))
     if url is not None:
@@ -28,21 +41,46 @@ def alembic_config(engine: Engine | None = None, url: str | None = None) -> Conf
 
 
 def head_revision() -> str:
-    """The newest revision this version of labelbench ships."""
+    """The newest revision this version of labelbench ships, as Alembic reads the scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The database's revision (None for an empty database)."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+def known_revisions() -> set[str]:
+    """Every revision this version of labelbench ships."""
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def current_revision(bind: Engine | Connection) -> str | None:
+    """The database's revision (None for an empty database), read without Alembic.
+
+    On an engine this opens its own read-only transaction (on SQLite it takes no write lock);
+    on a connection it reads inside the caller's transaction.
+    """
+    if isinstance(bind, Engine):
+        with read_only(), bind.connect() as conn:
+            return current_revision(conn)
+    if not inspect(bind).has_table(VERSION_TABLE):
+        return None
+    revisions = bind.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(revisions) > 1:  # labelbench's history is linear (one head): never written by it
+        raise SchemaError(
+            f"the database records several schema revisions ({', '.join(sorted(revisions))}); "
+            "labelbench expects one"
+        )
+    return str(revisions[0]) if revisions else None
 
 
 @contextmanager
 def _revision_errors(revision: str) -> Iterator[None]:
     """Alembic's CommandError (an unknown or ambiguous revision) is bad input (exit 7)."""
+    from alembic.util.exc import CommandError
+
     try:
         yield
     except CommandError as exc:
@@ -54,6 +92,8 @@ def _revision_errors(revision: str) -> Iterator[None]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database forward."""
+    from alembic import command
+
     with engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
@@ -63,6 +103,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the database back to ``revision``."""
+    from alembic import command
+
     with engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
@@ -73,21 +115,19 @@ def downgrade(engine: Engine, revision: str) -> None:
 def require_current(engine: Engine) -> None:
     """Refuse to work on a database whose schema is missing or at another revision."""
     current = current_revision(engine)
-    head = head_revision()
-    if current == head:
+    if current == HEAD_REVISION:
         return
     if current is None:
         raise SchemaError(
             "the database has no labelbench schema; run `labelbench db upgrade` "
             "(or `labelbench demo` for the demo world)"
         )
-    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if current not in known:
+    if current not in known_revisions():
         raise SchemaError(
             f"the database is at revision {current}, which this labelbench does not know; "
             "upgrade labelbench"
         )
     raise SchemaError(
-        f"the database schema is out of date (at {current}, need {head}); "
+        f"the database schema is out of date (at {current}, need {HEAD_REVISION}); "
         "run `labelbench db upgrade`"
     )

@@ -58,7 +58,7 @@ def status(ws: Workspace) -> dict[str, Any]:
             )
             or 0
         )
-        revision = migrate.current_revision(ws.engine)
+        revision = migrate.current_revision(session.connection())
     days = day_outcomes(events, {sid: k for sid, (_, k, _) in labelled.items()})
     outcomes: dict[str, list[str]] = {}
     held_back: dict[str, int] = {}  # incident-positive samples an analyst left undecided
