@@ -33,7 +33,7 @@ def label_events(
         stmt = stmt.join(Sample, Sample.id == Label.sample_id).where(
             Sample.country.in_(list(countries))
         )
-    return [_event(r) for r in session.execute(_filtered(stmt, batch_id, after_id))]
+    return [_event(r) for r in _rows(session, _filtered(stmt, batch_id, after_id))]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def placed_label_events(
         stmt = stmt.where(Sample.country.in_(list(countries)))
     return [
         PlacedEvent(_event(r), str(r.country), int(r.incident_label))
-        for r in session.execute(_filtered(stmt, batch_id, after_id))
+        for r in _rows(session, _filtered(stmt, batch_id, after_id))
     ]
 
 
@@ -94,19 +94,16 @@ def _filtered(
     return stmt
 
 
-def _event(r: Row[Any]) -> LabelEvent:
-    return LabelEvent(
-        id=r.id,
-        sample_id=r.sample_id,
-        verdict=r.verdict,
-        event=r.event,
-        analyst=r.analyst,
-        created_at=r.created_at,
-        evidence_fingerprint=r.evidence_fingerprint,
-        retracts_id=r.retracts_id,
-        reverted=r.status == "reverted",
-        batch_id=r.batch_id,
-    )
+def _rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Rows through the session's connection: plain column rows need none of the ORM's
+    result processing (a third of the time for a 50,000-event log)."""
+    return session.connection().execute(stmt).all()
+
+
+def _event(r: Row[*tuple[Any, ...]]) -> LabelEvent:
+    # Positional (the column order of _events_select): attribute lookups by name cost more
+    # than the tuple itself when a report reads the whole log.
+    return LabelEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] == "reverted", r[9])
 
 
 def country_counts(session: Session) -> list[tuple[str, int, int, int, int]]:

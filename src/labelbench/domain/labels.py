@@ -20,15 +20,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from labelbench.domain.constants import LABEL_OF_VERDICT
 
 DISPUTED = "disputed"
 
 
-@dataclass(frozen=True, slots=True)
-class LabelEvent:
-    """One row of the label log, as the derivation needs it."""
+class LabelEvent(NamedTuple):
+    """One row of the label log, as the derivation needs it.
+
+    A named tuple, not a frozen dataclass: `status` and reports build one per logged event
+    (tens of thousands), and a tuple is built about four times faster.
+    """
 
     id: int
     sample_id: int
