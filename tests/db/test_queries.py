@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, text
 
 from labelbench.db import queries
 from labelbench.db.models import Evidence, Incident
+from labelbench.domain.constants import FEATURES
 
 
 def _evidence(source: str) -> pd.DataFrame:
@@ -101,3 +102,46 @@ def test_insert_frame_dates_and_booleans(workspace) -> None:  # type: ignore[no-
         (dt.date(2021, 1, 31), dt.date(2021, 2, 2), True),
         (dt.date(2022, 2, 1), dt.date(2022, 2, 1), False),
     ]
+
+
+def test_label_events_read_back_aware_utc_timestamps_on_both_backends(workspace) -> None:  # type: ignore[no-untyped-def]
+    """The log is read through the driver's own rows (fast path): timestamps must still come
+    back exactly as written, timezone-aware UTC, in (created_at, id) order."""
+    from labelbench.db.models import Label, LabelBatch, Sample
+
+    muscat = dt.timezone(dt.timedelta(hours=4))
+    written = [
+        dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=muscat),
+        dt.datetime(2026, 3, 1, 7, 59, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 2, 28, 23, 0, tzinfo=dt.UTC),
+    ]
+    with workspace.transaction() as session:
+        sample = Sample(
+            country="OM",
+            day=dt.date(2026, 3, 1),
+            evidence_count=5,
+            fingerprint="f",
+            incident_label=0,
+            **dict.fromkeys(FEATURES, 0.0),
+        )
+        session.add(sample)
+        batch = LabelBatch(analyst="a", countries=["OM"], strategy="hybrid", status="reverted")
+        session.add(batch)
+        session.flush()
+        for stamp in written:
+            session.add(
+                Label(
+                    sample_id=sample.id,
+                    verdict="positive",
+                    event="decision",
+                    analyst="a",
+                    batch_id=batch.id,
+                    evidence_fingerprint="f",
+                    created_at=stamp,
+                )
+            )
+    with workspace.transaction(readonly=True) as session:
+        events = queries.label_events(session)
+    assert [e.created_at for e in events] == sorted(w.astimezone(dt.UTC) for w in written)
+    assert all(e.created_at.tzinfo is dt.UTC for e in events)
+    assert all(e.reverted for e in events)
