@@ -87,7 +87,10 @@ def standing_events(events: Iterable[LabelEvent]) -> list[LabelEvent]:
 
 def effective_label(events: Iterable[LabelEvent]) -> EffectiveLabel | None:
     """Derive one sample's effective label from its events (None if nothing stands)."""
-    standing = _standing(events)
+    return _effective(_standing(events))
+
+
+def _effective(standing: list[LabelEvent]) -> EffectiveLabel | None:
     if not standing:
         return None
     adjudications = [e for e in standing if e.event == "adjudication"]
@@ -207,11 +210,10 @@ def day_outcomes(
     )
     out: dict[int, DayOutcome] = {}
     for sample_id in sorted(wanted):
-        sample_events = by_sample[sample_id]
-        label = effective_label(sample_events)
+        standing = _standing(by_sample[sample_id])
+        label = _effective(standing)
         kind = outcome(label.verdict if label else None, incident_positive.get(sample_id))
         if kind is None:
             continue
-        settled = max(e.created_at for e in _standing(sample_events))
-        out[sample_id] = DayOutcome(kind, settled)
+        out[sample_id] = DayOutcome(kind, max(e.created_at for e in standing))
     return out
