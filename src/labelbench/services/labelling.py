@@ -388,8 +388,10 @@ def _items_left(session: Session, targets: Sequence[str], analyst: str) -> int:
 
 #: How far back (in label ids) each tally refresh looks again: ids are handed out when a row is
 #: inserted, not when its transaction commits, so another analyst's event may become visible
-#: after events with larger ids were already read. Seen ids are skipped.
-TAIL_OVERLAP = 256
+#: after events with larger ids were already read. Seen ids are skipped. A decision is one
+#: event in its own short transaction, so the gap is at most the number of analysts deciding
+#: at that moment; 64 covers a large team without re-reading much per keypress.
+TAIL_OVERLAP = 64
 
 
 @dataclass
