@@ -17,11 +17,14 @@ process (tiny fits; keeps spies and memory simple).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import sys
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -200,21 +203,78 @@ def country_groups(
     return group
 
 
-def _digest(spec: PipelineSpec, data: Data) -> str:
-    """What every task of one call shares: the recipe, the features and the cluster routing."""
-    h = hashlib.sha1(json.dumps(spec.to_dict(), sort_keys=True).encode())
-    h.update(data.X.tobytes())
-    h.update(data.codes.tobytes())
+@functools.cache
+def fit_code_fingerprint() -> str:
+    """What else decides a fit besides its data and recipe: library versions and fitting code.
+
+    Part of every cache key, so fits kept from an earlier run (see :mod:`labelbench.ml.foldcache`)
+    are reused only by the same scikit-learn/numpy and the same labelbench fitting code.
+    """
+    import scipy
+    import sklearn
+
+    h = hashlib.sha256(f"{sklearn.__version__}|{np.__version__}|{scipy.__version__}".encode())
+    for module in (est, sys.modules[__name__]):
+        h.update(Path(str(module.__file__)).read_bytes())
     return h.hexdigest()
 
 
-def _task_key(base: str, kind: str, data: Data, train: IntArray, test: IntArray) -> str:
-    h = hashlib.sha1(f"{base}:{kind}".encode())
-    h.update(train.tobytes())
-    h.update(data.y_train[train].tobytes())
+def _digest(spec: PipelineSpec) -> str:
+    """What every task of one call shares: the recipe, the engine behind it and the code."""
+    engine = est.get_engine(spec.engine)
+    h = hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True).encode())
+    h.update(fit_code_fingerprint().encode())
+    factory = engine.factory
+    h.update(f"{factory.__module__}.{factory.__qualname__}".encode())
+    defaults = (sorted(engine.base_defaults.items()), sorted(engine.head_defaults.items()))
+    h.update(repr(defaults).encode())
+    return h.hexdigest()
+
+
+def row_digests(data: Data) -> NDArray[np.void]:
+    """A 16-byte digest of each row's content: its features, cluster routing and country.
+
+    Task keys are built from these rather than from row positions, so a fit is recognised by
+    the rows it saw, wherever they sit in today's sample table (rows added since do not shift
+    it) and whatever else the table holds.
+    """
+    n = len(data.countries)
+    numbers = np.hstack(
+        [
+            np.ascontiguousarray(data.X, dtype=np.float64).view(np.uint8).reshape(n, -1),
+            np.ascontiguousarray(data.codes, dtype=np.int64).view(np.uint8).reshape(n, -1),
+        ]
+    )
+    out = np.empty(n, dtype="V16")
+    for i, (row, country) in enumerate(zip(numbers, data.countries, strict=True)):
+        digest = hashlib.blake2b(row.tobytes(), digest_size=16)
+        digest.update(str(country).encode())
+        out[i] = digest.digest()
+    return out
+
+
+def _task_key(
+    base: str, kind: str, rows: NDArray[np.void], y: FloatArray, train: IntArray, test: IntArray
+) -> str:
+    h = hashlib.sha256(f"{base}:{kind}".encode())
+    h.update(rows[train].tobytes())
+    h.update(y[train].tobytes())
     h.update(b"|")
-    h.update(test.tobytes())
+    h.update(rows[test].tobytes())
     return h.hexdigest()
+
+
+#: Result keys that hold row positions: taken from the current call, never from the cache.
+POSITION_KEYS = ("test", "target")
+
+
+def _with_positions(value: Any, fn: Callable[..., Any], rows: IntArray) -> Any:
+    """A cached result with today's row positions (the rows are the same, their places may not)."""
+    if not isinstance(value, dict):
+        return value
+    kept = {k: v for k, v in value.items() if k not in POSITION_KEYS}
+    kept["target" if fn is pair_task else "test"] = rows
+    return kept
 
 
 def run_folds(
@@ -227,6 +287,8 @@ def run_folds(
     n_jobs: int = 1,
     progress: ProgressFn | None = None,
     cache: dict[str, Any] | None = None,
+    used: set[str] | None = None,
+    group_sizes: Mapping[str, int] | None = None,
 ) -> tuple[dict[Hashable, FoldParts], dict[Any, Any], float]:
     """Fit every outer fold (sharing pair models) plus ``extra_calls``, in one joblib pool.
 
@@ -237,18 +299,31 @@ def run_folds(
     or outer fold whose recipe, features, training rows, training labels and scored rows are all
     unchanged: `retrain` evaluates candidate, production, each leave-one-batch-out model and the
     attribution null on labels that differ in a few rows, so most of their fits are shared.
+    Extra calls take ``(spec, data, train, test)`` like the folds and are cached the same way.
+    A key hashes the recipe and code (:func:`_digest`), the content of the training rows with
+    their labels and of the scored rows (:func:`row_digests`), never a run, fold name or row
+    position, so a kept result is only reused for identical inputs. ``used`` collects the keys
+    of every fit this call needed (computed or reused): what a run keeps for its successor.
+    ``group_sizes`` balances the pair-model groups by the caller's sizes instead of the
+    universe's row counts (`retrain` passes sizes that labelling does not change).
     """
     T = ~np.isnan(data.y_train)
     countries = data.countries
-    calls: list[Call] = list(extra_calls)
-    planned: list[tuple[Any, Callable[..., Any], IntArray, IntArray]] = []
+    calls: list[Call] = []
+    planned: list[tuple[Any, Callable[..., Any], IntArray, IntArray]] = [
+        (key, fn, args[2], args[3]) for key, fn, args in extra_calls
+    ]
     group_of: dict[str, int] = {}
     row_group = np.zeros(len(countries), dtype=np.intp)
     n_groups = 0
     if spec.pipeline == "stacked":
         all_c = sorted(set(countries[universe]))
-        # Sized by participating rows, not labelled ones: groups stay put when labels change.
-        sizes = {c: int((universe & (countries == c)).sum()) for c in all_c}
+        # Sized by participating rows, not labelled ones (or by the caller's label-independent
+        # sizes): groups stay put when labels change, and with them the pair models.
+        if group_sizes is None:
+            sizes = {c: int((universe & (countries == c)).sum()) for c in all_c}
+        else:
+            sizes = {c: int(group_sizes.get(c, 0)) for c in all_c}
         n_groups = min(2 * spec.inner_folds, len(all_c))
         group_of = country_groups(all_c, sizes, n_groups)
         row_group = np.fromiter(
@@ -270,12 +345,16 @@ def run_folds(
 
     hits: dict[Any, Any] = {}
     misses: dict[Any, str] = {}
-    base = _digest(spec, data) if cache is not None else ""
+    keyed = cache is not None or used is not None
+    base = _digest(spec) if keyed else ""
+    row_keys = row_digests(data) if keyed else np.empty(0, dtype="V16")
     for call_key, fn, train, test in planned:
+        ck = _task_key(base, fn.__name__, row_keys, data.y_train, train, test) if keyed else ""
+        if used is not None:
+            used.add(ck)
         if cache is not None:
-            ck = _task_key(base, fn.__name__, data, train, test)
             if ck in cache:
-                hits[call_key] = cache[ck]
+                hits[call_key] = _with_positions(cache[ck], fn, test)
                 continue
             misses[call_key] = ck
         calls.append((call_key, fn, (spec, data, train, test)))
@@ -318,14 +397,16 @@ def run_folds(
             Z_test = est.stack_inputs(fp.p_base, fp.p_head, codes[f.test], n_cl)
             y = data.y_train[f.train].astype(np.int64)
             sk = ""
-            if cache is not None:
-                h = hashlib.sha1(f"{base}:stacker".encode())
+            if keyed:
+                h = hashlib.sha256(f"{base}:stacker".encode())
                 for arr in (Z, y, Z_test):
                     h.update(arr.tobytes())
                 sk = h.hexdigest()
-                if sk in cache:
-                    fp.p_stack = cache[sk]
-                    continue
+            if used is not None:
+                used.add(sk)
+            if cache is not None and sk in cache:
+                fp.p_stack = cache[sk]
+                continue
             fp.p_stack = stacker_proba(spec, Z, y, Z_test)
             if cache is not None:
                 cache[sk] = fp.p_stack

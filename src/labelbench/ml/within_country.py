@@ -343,6 +343,7 @@ def within_country_evaluate(
     global_threshold: float = 0.5,
     progress: ProgressFn | None = None,
     cache: dict[str, Any] | None = None,
+    group_sizes: Mapping[str, int] | None = None,
 ) -> WithinCountryResult:
     """Within-country evaluation alone (``loco_evaluate(..., within=plan)`` shares pair models).
 
@@ -361,8 +362,9 @@ def within_country_evaluate(
     wf = plan.folds(countries, days, ytr, yev)
     data = Data(Xf, countries, est.cluster_codes(countries, spec.clusters), ytr)
     parts, _, _ = run_folds(
-        spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress, cache=cache
-    )
+        spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress, cache=cache,
+        group_sizes=group_sizes,
+    )  # fmt: skip
     result = plan.assemble(
         wf, parts, X.index, countries, days, yev, spec,
         global_threshold=global_threshold, n_boot=n_boot, seed=seed,
