@@ -22,6 +22,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -300,7 +301,20 @@ def retrain(
     }
     candidate_fits: set[str] = set()
     production_fits: set[str] = set()
-    with parallel_backend_for(dask_scheduler):
+    train_rows = ~np.isnan(y)
+    # The model to serve is fitted in a thread meanwhile: the main process mostly waits for the
+    # fold workers, so the fit fills the gaps instead of adding its seconds at the end. One
+    # BLAS/OpenMP thread for all in-process work, set once here (limits are process-wide, so
+    # the thread never changes them): OpenMP start-up costs more than it saves on a few
+    # thousand rows, spinning threads made the fit 5x slower on a shared 2-core machine, and a
+    # fixed thread count keeps in-process results (the stackers) independent of timing.
+    limits = threadpool_limits(limits=1)
+    final_fit = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelbench-final-fit")
+    model_future = final_fit.submit(
+        lambda: make_model(spec).fit(X[train_rows], y[train_rows].astype(int))
+    )
+    final_fit.shutdown(wait=False)
+    with limits, parallel_backend_for(dask_scheduler):
         candidate = loco_evaluate(
             spec, X, y, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
             seed=t.random_state, progress=stage("candidate LOCO"), within=plan, cache=cache,
@@ -357,13 +371,9 @@ def retrain(
                               t.random_state, noise)
             )  # fmt: skip
 
-    say("final fit", 0, 1)
-    train_rows = ~np.isnan(y)
-    # One thread: OpenMP start-up costs more than it saves on a few thousand rows, and on a
-    # shared 2-core machine spinning OpenMP threads made this fit 5x slower.
-    with threadpool_limits(limits=1):
-        model = make_model(spec).fit(X[train_rows], y[train_rows].astype(int))
-    say("final fit", 1, 1)
+        say("final fit", 0, 1)
+        model = model_future.result()
+        say("final fit", 1, 1)
 
     run_id = _new_run_id(spec)
     store = ModelStore.for_settings(settings)
