@@ -41,6 +41,7 @@ from labelbench.ml.within_country import (
     WithinMetrics,
     WithinPlan,
     within_country_evaluate,
+    within_country_evaluate_many,
 )
 
 HELPED, NO_CHANGE, HURT = "helped", "no detectable change", "hurt"
@@ -242,15 +243,19 @@ def null_noise(
         return 0.0
     rng = np.random.default_rng([seed, k, len(labelled)])
     cache = {} if cache is None else cache
-    deltas: list[float] = []
-    yc = ref["y"].to_numpy()
+    y_nulls = []
     for _ in range(draws):
         drop = rng.choice(len(labelled), size=k, replace=False)
         y_null = y.copy()
         y_null.loc[labelled[drop]] = np.nan
-        res = within_country_evaluate(
-            spec, X, y_null, y, one, n_jobs=n_jobs, n_boot=0, cache=cache, group_sizes=group_sizes
-        )
+        y_nulls.append(y_null)
+    # All draws in one worker pool: a handful of fits each (same results as one call per draw).
+    results = within_country_evaluate_many(
+        spec, X, y_nulls, y, one, n_jobs=n_jobs, n_boot=0, cache=cache, group_sizes=group_sizes
+    )
+    deltas: list[float] = []
+    yc = ref["y"].to_numpy()
+    for res in results:
         alt = res.frame(y).reindex(ref.index)
         for rule in ("0.5", "serving"):
             at: At = rule  # type: ignore[assignment,unused-ignore]

@@ -307,6 +307,88 @@ def run_folds(
     ``group_sizes`` balances the pair-model groups by the caller's sizes instead of the
     universe's row counts (`retrain` passes sizes that labelling does not change).
     """
+    plan = _plan(spec, data, universe, folds, extra_calls, cache, used, group_sizes)
+    total = len(plan.calls) + (1 if spec.pipeline == "stacked" else 0)
+    results, done, task_cpu = _map(plan.calls, n_jobs, progress, total)
+    parts, extra = _finish(plan, results, cache)
+    if progress is not None and spec.pipeline == "stacked":
+        progress(done + 1, total)
+    return parts, extra, task_cpu
+
+
+def run_folds_many(
+    spec: PipelineSpec,
+    jobs: Sequence[tuple[Data, NDArray[np.bool_], Mapping[Hashable, OuterFold]]],
+    *,
+    n_jobs: int = 1,
+    progress: ProgressFn | None = None,
+    cache: dict[str, Any] | None = None,
+    group_sizes: Mapping[str, int] | None = None,
+) -> list[dict[Hashable, FoldParts]]:
+    """:func:`run_folds` for several ``(data, universe, folds)`` jobs in one joblib pool.
+
+    The attribution null evaluates one country under several label draws, a handful of fits
+    each: pooled, the workers stay busy instead of waiting at every draw's end. A fit that two
+    jobs share (same cache key) runs once. Results are exactly those of separate calls.
+    """
+    plans = [_plan(spec, d, u, f, (), cache, None, group_sizes) for d, u, f in jobs]
+    calls: list[Call] = []
+    first: dict[str, tuple[int, Any]] = {}
+    alias: dict[tuple[int, Any], tuple[int, Any]] = {}
+    for i, plan in enumerate(plans):
+        for call_key, fn, args in plan.calls:
+            ck = plan.misses.get(call_key, "")
+            if ck and ck in first:
+                alias[(i, call_key)] = first[ck]
+                continue
+            if ck:
+                first[ck] = (i, call_key)
+            calls.append(((i, call_key), fn, args))
+    total = len(calls) + (len(plans) if spec.pipeline == "stacked" else 0)
+    results, done, _ = _map(calls, n_jobs, progress, total)
+    out = []
+    for i, plan in enumerate(plans):
+        mine: dict[Any, Any] = {}
+        for call_key, fn, args in plan.calls:
+            source = alias.get((i, call_key), (i, call_key))
+            value = results[source]
+            mine[call_key] = _with_positions(value, fn, args[3]) if source[0] != i else value
+        parts, _ = _finish(plan, mine, cache)
+        out.append(parts)
+        if progress is not None and spec.pipeline == "stacked":
+            done += 1
+            progress(done, total)
+    return out
+
+
+@dataclass
+class _Plan:
+    """One run_folds call, planned: the fits to compute, the ones the cache already holds."""
+
+    spec: PipelineSpec
+    data: Data
+    folds: Mapping[Hashable, OuterFold]
+    calls: list[Call]
+    hits: dict[Any, Any]
+    misses: dict[Any, str]
+    group_of: dict[str, int]
+    row_group: IntArray
+    n_groups: int
+    base: str
+    keyed: bool
+    used: set[str] | None
+
+
+def _plan(
+    spec: PipelineSpec,
+    data: Data,
+    universe: NDArray[np.bool_],
+    folds: Mapping[Hashable, OuterFold],
+    extra_calls: Sequence[Call],
+    cache: dict[str, Any] | None,
+    used: set[str] | None,
+    group_sizes: Mapping[str, int] | None,
+) -> _Plan:
     T = ~np.isnan(data.y_train)
     countries = data.countries
     calls: list[Call] = []
@@ -358,17 +440,31 @@ def run_folds(
                 continue
             misses[call_key] = ck
         calls.append((call_key, fn, (spec, data, train, test)))
+    return _Plan(
+        spec, data, folds, calls, hits, misses, group_of, row_group, n_groups, base, keyed, used
+    )
 
-    total = len(calls) + (1 if spec.pipeline == "stacked" else 0)
+
+def _map(
+    calls: Sequence[Call], n_jobs: int, progress: ProgressFn | None, total: int
+) -> tuple[dict[Any, Any], int, float]:
     try:
-        results, done, task_cpu = parallel_map(calls, n_jobs, progress, 0, total)
+        return parallel_map(calls, n_jobs, progress, 0, total)
     except (InputError, ModelError):
         raise
     except ValueError as exc:  # an engine refused the data (e.g. NaN features)
         raise ModelError(f"training failed: {exc}") from exc
+
+
+def _finish(
+    plan: _Plan, results: dict[Any, Any], cache: dict[str, Any] | None
+) -> tuple[dict[Hashable, FoldParts], dict[Any, Any]]:
+    """Store the new fits, add the cached ones, fit the stackers: the parts of every fold."""
+    spec, data, folds, used = plan.spec, plan.data, plan.folds, plan.used
+    results = dict(results)
     if cache is not None:
-        cache.update({ck: results[call_key] for call_key, ck in misses.items()})
-    results.update(hits)
+        cache.update({ck: results[call_key] for call_key, ck in plan.misses.items()})
+    results.update(plan.hits)
 
     parts: dict[Hashable, FoldParts] = {}
     for key, f in folds.items():
@@ -376,29 +472,29 @@ def run_folds(
         nan = np.full(len(f.test), np.nan)
         parts[key] = FoldParts(f.test, r["p_base"], r["p_head"], nan)
     if spec.pipeline == "stacked":
-        n = len(countries)
+        n = len(data.countries)
         n_cl = len(spec.clusters)
         # PB[r, g]: base proba of row r by pair model {group(r), g}; PH likewise for its head.
-        PB = np.full((n, n_groups), np.nan)
-        PH = np.full((n, n_groups), np.nan)
+        PB = np.full((n, plan.n_groups), np.nan)
+        PH = np.full((n, plan.n_groups), np.nan)
         for key, r in results.items():
             if key[0] != "pair":
                 continue
             _, a, b = key
             tgt = r["target"]
-            other = np.where(row_group[tgt] == a, b, a)
+            other = np.where(plan.row_group[tgt] == a, b, a)
             PB[tgt, other] = r["p_base"]
             PH[tgt, other] = r["p_head"]
         codes = data.codes
         for key, f in folds.items():
-            g = group_of[f.country]
+            g = plan.group_of[f.country]
             fp = parts[key]
             Z = est.stack_inputs(PB[f.train, g], PH[f.train, g], codes[f.train], n_cl)
             Z_test = est.stack_inputs(fp.p_base, fp.p_head, codes[f.test], n_cl)
             y = data.y_train[f.train].astype(np.int64)
             sk = ""
-            if keyed:
-                h = hashlib.sha256(f"{base}:stacker".encode())
+            if plan.keyed:
+                h = hashlib.sha256(f"{plan.base}:stacker".encode())
                 for arr in (Z, y, Z_test):
                     h.update(arr.tobytes())
                 sk = h.hexdigest()
@@ -410,9 +506,7 @@ def run_folds(
             fp.p_stack = stacker_proba(spec, Z, y, Z_test)
             if cache is not None:
                 cache[sk] = fp.p_stack
-        if progress is not None:
-            progress(done + 1, total)
     extra = {
         k: v for k, v in results.items() if not (isinstance(k, tuple) and k[0] in ("pair", "outer"))
     }
-    return parts, extra, task_cpu
+    return parts, extra
