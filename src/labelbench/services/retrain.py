@@ -11,8 +11,11 @@
 4. Attribute the change to each labelling batch since production (leave-one-batch-out retrains):
    within-country for the batch's own countries, LOCO median F1 for transfer to the others.
 5. Fit the candidate on all labels, save bundle + manifest + OOF predictions + Markdown report +
-   metrics JSON under ``models/<run_id>/``, record the run, and promote it if the gates pass (the
-   very first model is promoted as the baseline).
+   metrics JSON + kept fits under ``models/<run_id>/``, record the run, and promote it if the
+   gates pass (the very first model is promoted as the baseline).
+
+Production's side of step 2 is mostly free: the fits production's own retrain made are kept
+beside its bundle and reused wherever their inputs are identical (:mod:`labelbench.ml.foldcache`).
 """
 
 from __future__ import annotations
