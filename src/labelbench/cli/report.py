@@ -93,8 +93,10 @@ def weekly(
     new positives (days no incident marked), incident days confirmed and overturned, labels,
     yield with a 95% Wilson interval, what the model expected vs random sampling, progress to
     the new-positive target, analyst agreement, model movement from retrains that used the
-    week's batches, and plain-language recommendations for next week. Default scope: the
-    priority countries.
+    week's batches, what each of the week's batches was worth per labelled country (model value
+    on the country's own unseen days, transfer, measurement precision; or the command to run
+    when no retrain measured it yet), and plain-language recommendations for next week.
+    Default scope: the priority countries.
     """
     from labelbench.reports.isoweek import resolve_week
 
@@ -142,7 +144,10 @@ def batch(
     """One labelling batch: who, when, which countries and strategy, new positives, incident
     days confirmed and overturned, decisions by verdict and country, yield with its interval,
     time per label, expected vs random, and what the retrains that included it measured
-    (leave-one-batch-out attribution).
+    (leave-one-batch-out attribution): per labelled country, the model's F1 on the country's own
+    unseen days with vs without the batch, transfer to the other countries and how precisely the
+    country's F1 can now be measured. Before any retrain measured the batch it says so and names
+    the command to run.
     """
     from labelbench.reports.batch import batch_sections, render_batch
     from labelbench.reports.render import rich_sections

@@ -19,7 +19,7 @@ positives, a batch that adds one or two of them clears it too often).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,6 +41,7 @@ from labelbench.ml.within_country import (
     WithinMetrics,
     WithinPlan,
     within_country_evaluate,
+    within_country_evaluate_many,
 )
 
 HELPED, NO_CHANGE, HURT = "helped", "no detectable change", "hurt"
@@ -218,6 +219,7 @@ def null_noise(
     n_jobs: int = 1,
     reference: WithinCountryResult | None = None,
     cache: dict[str, Any] | None = None,
+    group_sizes: Mapping[str, int] | None = None,
 ) -> float:
     """How far ``country``'s within-country F1 moves when ``k`` random labels are withheld.
 
@@ -225,12 +227,15 @@ def null_noise(
     both models on all current labels ``y``; the result is the ``quantile`` of ``|delta|`` over
     the draws, at 0.5 and at the serving thresholds (the larger). ``reference`` is the
     within-country result trained on ``y`` (computed when not given); ``cache`` shares fits
-    with the caller's other evaluations (see :func:`labelbench.ml.cv.run_folds`).
+    with the caller's other evaluations and ``group_sizes`` must be the ones ``reference`` was
+    computed with (see :func:`labelbench.ml.cv.run_folds`).
     """
     plan = plan or WithinPlan()
     one = replace(plan, countries=[country])
     if reference is None:
-        reference = within_country_evaluate(spec, X, y, y, one, n_jobs=n_jobs, n_boot=0)
+        reference = within_country_evaluate(
+            spec, X, y, y, one, n_jobs=n_jobs, n_boot=0, group_sizes=group_sizes
+        )
     ref = reference.frame(y)
     ref = ref[ref["country"] == country]
     labelled = y.index[(X["country"] == country).to_numpy() & y.notna().to_numpy()]
@@ -238,13 +243,19 @@ def null_noise(
         return 0.0
     rng = np.random.default_rng([seed, k, len(labelled)])
     cache = {} if cache is None else cache
-    deltas: list[float] = []
-    yc = ref["y"].to_numpy()
+    y_nulls = []
     for _ in range(draws):
         drop = rng.choice(len(labelled), size=k, replace=False)
         y_null = y.copy()
         y_null.loc[labelled[drop]] = np.nan
-        res = within_country_evaluate(spec, X, y_null, y, one, n_jobs=n_jobs, n_boot=0, cache=cache)
+        y_nulls.append(y_null)
+    # All draws in one worker pool: a handful of fits each (same results as one call per draw).
+    results = within_country_evaluate_many(
+        spec, X, y_nulls, y, one, n_jobs=n_jobs, n_boot=0, cache=cache, group_sizes=group_sizes
+    )
+    deltas: list[float] = []
+    yc = ref["y"].to_numpy()
+    for res in results:
         alt = res.frame(y).reindex(ref.index)
         for rule in ("0.5", "serving"):
             at: At = rule  # type: ignore[assignment,unused-ignore]

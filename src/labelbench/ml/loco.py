@@ -13,7 +13,7 @@ Per-country intervals resample calendar weeks (``X["day"]`` when present; rows o
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -161,6 +161,8 @@ def loco_evaluate(
     min_country_samples: int = 2,
     within: WithinPlan | None = None,
     cache: dict[str, Any] | None = None,
+    used: set[str] | None = None,
+    group_sizes: Mapping[str, int] | None = None,
 ) -> LocoResult:
     """Leave-one-country-out + stratified evaluation of ``spec`` (see the module docstring).
 
@@ -170,7 +172,9 @@ def loco_evaluate(
     see :mod:`labelbench.ml.parallel`) distributes them. ``stratified_folds=0`` skips the
     stratified split (attribution retrains do not need it). ``within`` adds the within-country
     evaluation of the plan's countries to the same pool (``X`` needs a ``day`` column).
-    ``cache`` reuses unchanged fits across calls (see :func:`labelbench.ml.cv.run_folds`).
+    ``cache`` reuses unchanged fits across calls and ``used`` collects the keys of the fits this
+    evaluation needed, and ``group_sizes`` sizes the pair-model groups (see
+    :func:`labelbench.ml.cv.run_folds`).
     """
     started = time.perf_counter()
     main_cpu = time.process_time()
@@ -231,7 +235,7 @@ def loco_evaluate(
     phase_cpu = time.process_time()
     parts, extra, task_cpu = run_folds(
         spec, data, T | E, folds, extra_calls=strat_calls, n_jobs=n_jobs, progress=progress,
-        cache=cache,
+        cache=cache, used=used, group_sizes=group_sizes,
     )  # fmt: skip
     main_cpu += time.process_time() - phase_cpu  # dispatching (or in-process tasks) not twice
 

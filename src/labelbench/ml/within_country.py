@@ -28,7 +28,14 @@ from numpy.typing import NDArray
 from labelbench.domain.constants import SMALL_N
 from labelbench.errors import InputError
 from labelbench.ml import estimators as est
-from labelbench.ml.cv import Data, FoldParts, OuterFold, ProgressFn, check_labels, run_folds
+from labelbench.ml.cv import (
+    Data,
+    FoldParts,
+    OuterFold,
+    ProgressFn,
+    check_labels,
+    run_folds_many,
+)
 from labelbench.ml.estimators import PipelineSpec
 from labelbench.ml.loco import days_of, is_small
 from labelbench.ml.metrics import binary_scores, bootstrap_f1_ci, num, pr_auc, week_blocks
@@ -343,29 +350,67 @@ def within_country_evaluate(
     global_threshold: float = 0.5,
     progress: ProgressFn | None = None,
     cache: dict[str, Any] | None = None,
+    group_sizes: Mapping[str, int] | None = None,
 ) -> WithinCountryResult:
     """Within-country evaluation alone (``loco_evaluate(..., within=plan)`` shares pair models).
 
     ``X`` holds the 16 features, ``country`` and ``day``; ``y_train`` / ``y_eval`` as for LOCO.
+    """
+    (result,) = within_country_evaluate_many(
+        spec, X, [y_train], y_eval, plan, n_jobs=n_jobs, n_boot=n_boot, seed=seed,
+        global_threshold=global_threshold, progress=progress, cache=cache,
+        group_sizes=group_sizes,
+    )  # fmt: skip
+    return result
+
+
+def within_country_evaluate_many(
+    spec: PipelineSpec,
+    X: pd.DataFrame,
+    y_trains: Sequence[Any],
+    y_eval: Any,
+    plan: WithinPlan | None = None,
+    *,
+    n_jobs: int = 1,
+    n_boot: int = 1000,
+    seed: int = 0,
+    global_threshold: float = 0.5,
+    progress: ProgressFn | None = None,
+    cache: dict[str, Any] | None = None,
+    group_sizes: Mapping[str, int] | None = None,
+) -> list[WithinCountryResult]:
+    """:func:`within_country_evaluate` for several training label vectors, in one worker pool.
+
+    Same results as one call per vector (the attribution null's draws use it: a handful of fits
+    each, which alone leave the workers idle at every draw's end).
     """
     started = time.perf_counter()
     plan = plan or WithinPlan()
     Xf = est.feature_matrix(X)
     countries = est.countries_of(X)
     days = days_of(X)
-    ytr = check_labels(y_train, X, "y_train")
     yev = check_labels(y_eval, X, "y_eval")
-    T, E = ~np.isnan(ytr), ~np.isnan(yev)
-    if T.sum() == 0 or np.unique(ytr[T]).size < 2:
-        raise InputError("y_train needs labelled samples of both classes")
-    wf = plan.folds(countries, days, ytr, yev)
-    data = Data(Xf, countries, est.cluster_codes(countries, spec.clusters), ytr)
-    parts, _, _ = run_folds(
-        spec, data, T | E, wf.folds, n_jobs=n_jobs, progress=progress, cache=cache
+    E = ~np.isnan(yev)
+    codes = est.cluster_codes(countries, spec.clusters)
+    jobs = []
+    wfs = []
+    for y_train in y_trains:
+        ytr = check_labels(y_train, X, "y_train")
+        T = ~np.isnan(ytr)
+        if T.sum() == 0 or np.unique(ytr[T]).size < 2:
+            raise InputError("y_train needs labelled samples of both classes")
+        wf = plan.folds(countries, days, ytr, yev)
+        wfs.append(wf)
+        jobs.append((Data(Xf, countries, codes, ytr), T | E, wf.folds))
+    all_parts = run_folds_many(
+        spec, jobs, n_jobs=n_jobs, progress=progress, cache=cache, group_sizes=group_sizes
     )
-    result = plan.assemble(
-        wf, parts, X.index, countries, days, yev, spec,
-        global_threshold=global_threshold, n_boot=n_boot, seed=seed,
-    )  # fmt: skip
-    result.elapsed_seconds = time.perf_counter() - started
-    return result
+    results = []
+    for wf, parts in zip(wfs, all_parts, strict=True):
+        result = plan.assemble(
+            wf, parts, X.index, countries, days, yev, spec,
+            global_threshold=global_threshold, n_boot=n_boot, seed=seed,
+        )  # fmt: skip
+        result.elapsed_seconds = time.perf_counter() - started
+        results.append(result)
+    return results

@@ -30,6 +30,7 @@ from labelbench.reports.render import (
     sections_html,
     sections_markdown,
 )
+from labelbench.reports.values import HOW_TO_READ, batch_value, value_lines
 from labelbench.reports.weekly import attribution_rows
 from labelbench.reports.weekly_render import basis_note, yield_cell
 
@@ -101,6 +102,7 @@ def build_batch_report(data: WeeklyData, batch_id: int) -> dict[str, Any]:
         "by_country": by_country,
         "included_in_runs": included_in,
         "attribution": attribution,
+        "labelled_country_values": batch_value(data.runs, int(batch_id)),
     }
     return dict(jsonable(report))
 
@@ -180,6 +182,13 @@ def batch_sections(report: dict[str, Any]) -> list[Section]:
     elif report["included_in_runs"]:
         what.lines.append("No leave-one-batch-out attribution was computed for it.")
     sections.append(what)
+    value = report["labelled_country_values"]
+    sections.append(
+        Section(
+            "What its labels were worth, per country",
+            value_lines(value, header=False) + ([HOW_TO_READ] if value["evaluated"] else []),
+        )
+    )
     sections.append(
         Section("Definitions", [f"{k}: {v}." for k, v in report["definitions"].items()])
     )

@@ -13,6 +13,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from labelbench.reports.values import batch_value_lines, interval_estimable, signed_ci
+
 SAME_DATA = (
     "The candidate was trained on exactly the labels and features production was trained on: "
     "nothing changed since production."
@@ -39,34 +41,13 @@ def _pp(x: Any) -> str:
     return "-" if x is None else f"{x * 100:+.1f}pp"
 
 
-def _estimable(lo: Any, hi: Any) -> bool:
-    return lo is not None and hi is not None and hi > lo
-
-
 def score_ci(f1: Any, lo: Any, hi: Any) -> str:
     """``0.750 [0.44, 0.95]``; a collapsed or missing interval says "not estimable"."""
     if f1 is None:
         return "-"
-    if not _estimable(lo, hi):
+    if not interval_estimable(lo, hi):
         return f"{f1:.3f} [not estimable]"
     return f"{f1:.3f} [{lo:.2f}, {hi:.2f}]"
-
-
-def signed_ci(delta: Any, lo: Any, hi: Any) -> str:
-    """``+0.12 [0.04, 0.20]``; identical decisions and collapsed intervals say so."""
-    if delta is None:
-        return "-"
-    if not _estimable(lo, hi):
-        if delta == 0 and lo == 0 and hi == 0:
-            return "+0.00 (no decision changed)"
-        return f"{delta:+.2f} [not estimable]"
-    return f"{delta:+.2f} [{lo:+.2f}, {hi:+.2f}]"
-
-
-def _width(ci: Any) -> str:
-    if not ci or not _estimable(ci[0], ci[1]):
-        return "not estimable"
-    return f"{ci[1] - ci[0]:.2f}"
 
 
 def labelled_country_values(data: dict[str, Any]) -> list[str]:
@@ -74,42 +55,10 @@ def labelled_country_values(data: dict[str, Any]) -> list[str]:
 
     Model value (the country's own unseen days, its other labelled days in training), transfer
     (LOCO median F1 over the other countries) and measurement value (the width of the country's
-    own F1 interval before -> after the batch). Input: ``retrain --json`` (its ``batches``).
-    Reusable by the weekly and batch reports.
+    own F1 interval before -> after the batch). Input: ``retrain --json`` (its ``batches``);
+    the batch and weekly reports show the same lines (:mod:`labelbench.reports.values`).
     """
-    lines: list[str] = []
-    for b in data.get("batches", []):
-        lines.append(
-            f"Batch {b['batch_id']} ({b['analyst']}, {b['labels']} labels in "
-            f"{', '.join(b['countries']) or 'no country'}):"
-        )
-        for c in b["countries"]:
-            e = b.get("own_countries", {}).get(c)
-            if e is None or not e.get("evaluable"):
-                why = "not evaluated" if e is None else e.get("reason") or "not evaluable"
-                lines.append(f"  {c}: model value on unseen {c} days not measurable ({why})")
-                continue
-            before = e.get("f1_ci_width_before")
-            after = e.get("f1_ci_width_after")
-            width = (
-                f"{'not estimable' if before is None else f'{before:.2f}'} -> "
-                f"{'not estimable' if after is None else f'{after:.2f}'}"
-            )
-            lines.append(
-                f"  {c}: model {signed_ci(e['delta'], e['ci_low'], e['ci_high'])} on unseen {c} "
-                f"days at 0.5 ({e['verdict']}), "
-                f"{signed_ci(e['delta_serving'], e['ci_low_serving'], e['ci_high_serving'])} at "
-                f"the serving threshold ({e['verdict_serving']}); F1 interval width {width} "
-                f"({e.get('positives_before', '?')} -> {e['positives']} positives to score on)"
-            )
-        t = b.get("transfer") or {}
-        if t.get("delta_loco_median_f1") is not None:
-            lines.append(
-                f"  transfer: LOCO median F1 over {t.get('countries', '?')} other countries "
-                f"{signed_ci(t['delta_loco_median_f1'], t['ci_low'], t['ci_high'])} "
-                f"({t.get('verdict', '-')})"
-            )
-    return lines
+    return [line for b in data.get("batches", []) for line in batch_value_lines(b)]
 
 
 def within_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:

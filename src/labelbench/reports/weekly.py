@@ -35,6 +35,7 @@ from labelbench.reports.metrics import (
 )
 from labelbench.reports.render import iso, jsonable, listing, pct
 from labelbench.reports.stats import wilson_interval
+from labelbench.reports.values import batch_value
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,7 @@ def build_weekly_report(
         },
         "batches": sorted(batches_in_week),
         "model_movement": movement,
+        "labelled_country_values": [batch_value(runs, b) for b in sorted(batches_in_week)],
         "recommendations": recommendations(rows, data, options),
         "history": _history(decisions, log, countries, week, options),
         "f1_history": _f1_history(runs, countries, week, {m["run_id"] for m in movement}),

@@ -28,6 +28,7 @@ from labelbench.reports.render import (
     sections_html,
     sections_markdown,
 )
+from labelbench.reports.values import HOW_TO_READ, not_yet, value_lines
 
 FORMATS = ("text", "md", "html", "csv", "json")
 #: Most countries a chart draws (the rest are named in its title as "n more").
@@ -222,6 +223,7 @@ def weekly_sections(report: dict[str, Any]) -> list[Section]:
         sections.append(progress)
     sections += _agreement_sections(report)
     sections += _movement_sections(report)
+    sections += _value_sections(report)
     sections.append(
         Section("Definitions", [f"{k}: {v}." for k, v in report["definitions"].items()])
     )
@@ -325,6 +327,25 @@ def _movement_sections(report: dict[str, Any]) -> list[Section]:
                 )
             )
     return out
+
+
+def _value_sections(report: dict[str, Any]) -> list[Section]:
+    """Per labelled country, what each of the week's batches was worth (model, transfer,
+    measurement), from the latest retrain that measured it; batches no retrain has seen yet
+    are named once, with the command to run."""
+    values = report.get("labelled_country_values") or []
+    if not values:
+        return []
+    lines: list[str] = []
+    unseen = [v["batch_id"] for v in values if not v["included_in_runs"]]
+    for v in values:
+        if v["batch_id"] not in unseen:
+            lines += value_lines(v)
+    if unseen:
+        lines.append(not_yet(unseen))
+    if any(v["evaluated"] for v in values):
+        lines.append(HOW_TO_READ)
+    return [Section("What this week's labels were worth, per country", lines)]
 
 
 # --- CSV ---------------------------------------------------------------------------------------

@@ -11,8 +11,11 @@
 4. Attribute the change to each labelling batch since production (leave-one-batch-out retrains):
    within-country for the batch's own countries, LOCO median F1 for transfer to the others.
 5. Fit the candidate on all labels, save bundle + manifest + OOF predictions + Markdown report +
-   metrics JSON under ``models/<run_id>/``, record the run, and promote it if the gates pass (the
-   very first model is promoted as the baseline).
+   metrics JSON + kept fits under ``models/<run_id>/``, record the run, and promote it if the
+   gates pass (the very first model is promoted as the baseline).
+
+Production's side of step 2 is mostly free: the fits production's own retrain made are kept
+beside its bundle and reused wherever their inputs are identical (:mod:`labelbench.ml.foldcache`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,8 +38,10 @@ from threadpoolctl import threadpool_limits
 from labelbench.db import queries
 from labelbench.db.models import LabelBatch, ModelRun
 from labelbench.domain.constants import FEATURES, PRIORITY_TARGETS
+from labelbench.domain.digest import sha256_file
 from labelbench.domain.labels import LabelEvent, standing_decisions
 from labelbench.errors import InputError
+from labelbench.ml import foldcache
 from labelbench.ml.attribution import (
     OwnCountryEffect,
     median_f1_delta,
@@ -49,7 +55,7 @@ from labelbench.ml.loco import LocoResult, loco_evaluate
 from labelbench.ml.parallel import parallel_backend_for
 from labelbench.ml.within_country import WithinMetrics, WithinPlan
 from labelbench.services.labels import training_frame
-from labelbench.services.model_store import MANIFEST_KEY, ModelStore, save_run
+from labelbench.services.model_store import MANIFEST_KEY, ModelStore, VerifiedRun, save_run
 from labelbench.services.predict import Predictor
 from labelbench.services.reference import effective_clusters
 from labelbench.services.registry import run_for_alias, set_alias, verify_bundle
@@ -100,6 +106,8 @@ class RetrainReport:
     within_production: dict[str, WithinMetrics] = field(default_factory=dict)
     within_production_own_labels: dict[str, WithinMetrics] = field(default_factory=dict)
     same_data_as_production: bool = False
+    #: Fits reused from production's run folder (see ml.foldcache): how many, or why none.
+    kept_fits: dict[str, Any] = field(default_factory=dict)
 
     @property
     def gates_passed(self) -> bool:
@@ -139,6 +147,7 @@ class RetrainReport:
                 ),
             },
             "same_data_as_production": self.same_data_as_production,
+            "kept_fits": self.kept_fits,
             "batches_not_attributed": self.batches_not_attributed,
             "bundle_dir": str(self.bundle_dir),
             "label_batches": self.label_batches,
@@ -264,9 +273,18 @@ def retrain(
 
     production_batches: set[int] = set()
     prod_manifest: dict[str, Any] = {}
+    # Candidate, production, leave-one-batch-out and null refits differ in a few labels: fits
+    # whose inputs did not change are computed once (ml.cv.run_folds), and production's own
+    # evaluation, kept beside its bundle, seeds the cache (ml.foldcache).
+    cache: dict[str, Any] = {}
+    kept: dict[str, Any] = {"source_run": None, "loaded": 0, "reused": 0, "status": "none"}
     if production_run is not None:
-        prod_manifest = verify_bundle(ws, production_run).manifest
+        verified = verify_bundle(ws, production_run)
+        prod_manifest = verified.manifest
         production_batches = set(prod_manifest.get("label_batches", []))
+        kept["source_run"] = production_run.id
+        kept["status"] = _load_kept_fits(production_run, verified, cache)
+        kept["loaded"] = len(cache)
     new_batches = [b for b in included_batches if b not in production_batches]
     sample_country = dict(zip(frame["id"].astype(int), frame["country"], strict=True))
     batch_countries = _batch_countries(events, new_batches, sample_country)
@@ -276,13 +294,34 @@ def retrain(
         small_n=t.small_n,
     )
 
-    # Candidate, production, leave-one-batch-out and null refits differ in a few labels: fits
-    # whose training rows and labels did not change are computed once (ml.cv.run_folds).
-    cache: dict[str, Any] = {}
-    with parallel_backend_for(dask_scheduler):
+    loaded_keys = set(cache)
+    # The pair models' country groups are balanced by each country's samples, which labelling
+    # does not change (a labelled candidate day joins the training rows, not the samples): the
+    # groups, and with them most fits, stay the same from one retrain to the next.
+    samples_only = ~frame["candidate_only"].astype(bool).to_numpy()
+    group_sizes = {
+        str(c): int(n) for c, n in frame.loc[samples_only, "country"].value_counts().items()
+    }
+    candidate_fits: set[str] = set()
+    production_fits: set[str] = set()
+    train_rows = ~np.isnan(y)
+    # The model to serve is fitted in a thread meanwhile: the main process mostly waits for the
+    # fold workers, so the fit fills the gaps instead of adding its seconds at the end. One
+    # BLAS/OpenMP thread for all in-process work, set once here (limits are process-wide, so
+    # the thread never changes them): OpenMP start-up costs more than it saves on a few
+    # thousand rows, spinning threads made the fit 5x slower on a shared 2-core machine, and a
+    # fixed thread count keeps in-process results (the stackers) independent of timing.
+    limits = threadpool_limits(limits=1)
+    final_fit = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelbench-final-fit")
+    model_future = final_fit.submit(
+        lambda: make_model(spec).fit(X[train_rows], y[train_rows].astype(int))
+    )
+    final_fit.shutdown(wait=False)
+    with limits, parallel_backend_for(dask_scheduler):
         candidate = loco_evaluate(
             spec, X, y, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
             seed=t.random_state, progress=stage("candidate LOCO"), within=plan, cache=cache,
+            used=candidate_fits, group_sizes=group_sizes,
         )  # fmt: skip
         production: LocoResult | None = None
         y_prod_series = y_series
@@ -297,8 +336,9 @@ def retrain(
             production = loco_evaluate(
                 prod_spec, X, y_prod, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
                 seed=t.random_state, progress=stage("production LOCO"), within=plan,
-                cache=cache,
+                cache=cache, used=production_fits, group_sizes=group_sizes,
             )  # fmt: skip
+        kept["reused"] = len(loaded_keys & (production_fits | candidate_fits))
         comparison = compare(production, candidate, n_boot=t.n_boot, seed=t.random_state)
         within_frames = None
         if production is not None and production.within and candidate.within:
@@ -320,10 +360,12 @@ def retrain(
                 spec, X, y_without, y, n_jobs=n_jobs, n_boot=t.n_boot, small_n=t.small_n,
                 seed=t.random_state, progress=stage(f"batch {batch_id} ({k}/{len(attributed)})"),
                 stratified_folds=0, within=replace(plan, countries=own), cache=cache,
+                group_sizes=group_sizes,
             )  # fmt: skip
             noise = {
                 c: null_noise(spec, X, y_series, c, n_c, plan=plan, reference=candidate.within,
-                              seed=t.random_state, n_jobs=n_jobs, cache=cache)
+                              seed=t.random_state, n_jobs=n_jobs, cache=cache,
+                              group_sizes=group_sizes)
                 for c, n_c in _labels_per_country(events, batch_id, sample_country).items()
             }  # fmt: skip
             effects.append(
@@ -332,13 +374,9 @@ def retrain(
                               t.random_state, noise)
             )  # fmt: skip
 
-    say("final fit", 0, 1)
-    train_rows = ~np.isnan(y)
-    # One thread: OpenMP start-up costs more than it saves on a few thousand rows, and on a
-    # shared 2-core machine spinning OpenMP threads made this fit 5x slower.
-    with threadpool_limits(limits=1):
-        model = make_model(spec).fit(X[train_rows], y[train_rows].astype(int))
-    say("final fit", 1, 1)
+        say("final fit", 0, 1)
+        model = model_future.result()
+        say("final fit", 1, 1)
 
     run_id = _new_run_id(spec)
     store = ModelStore.for_settings(settings)
@@ -390,6 +428,7 @@ def retrain(
             production.within.score(y_prod_series) if production and production.within else {}
         ),
         same_data_as_production=same_data,
+        kept_fits=kept,
     )
     manifest = {
         "run_id": run_id,
@@ -406,7 +445,12 @@ def retrain(
     try:
         stored = save_run(
             store, run_id, model, manifest, thresholds=candidate.thresholds,
-            files=_report_files(report, candidate, settings),
+            files={
+                **_report_files(report, candidate, settings),
+                foldcache.FILE_NAME: foldcache.dump(
+                    {k: cache[k] for k in sorted(candidate_fits) if k in cache}
+                ),
+            },
         )  # fmt: skip
         with ws.transaction() as session:
             session.add(
@@ -436,6 +480,28 @@ def retrain(
 
         track_retrain(uri, report, bundle_dir)
     return report
+
+
+def _load_kept_fits(run: ModelRun, verified: VerifiedRun, cache: dict[str, Any]) -> str:
+    """Load production's kept fits into ``cache``; returns ``ok`` or why none were used.
+
+    Only a file the manifest pins (and the registry pins the manifest) is read; anything amiss
+    means refitting, never a failed retrain: the numbers are the same either way.
+    """
+    path = verified.directory / foldcache.FILE_NAME
+    pinned = (verified.manifest.get("artifacts") or {}).get(foldcache.FILE_NAME)
+    if (run.metrics or {}).get(MANIFEST_KEY) is None or pinned is None:
+        return "none: production's run kept no fits (saved before fits were kept)"
+    if not path.is_file():
+        return f"unusable: {foldcache.FILE_NAME} is missing; refitted"
+    try:
+        if sha256_file(path) != pinned:
+            return f"unusable: {foldcache.FILE_NAME} does not match its manifest; refitted"
+        cache.update(foldcache.load(path.read_bytes()))
+    except (OSError, foldcache.FoldCacheError) as exc:
+        cache.clear()
+        return f"unusable: {exc}".splitlines()[0] + "; refitted"
+    return "ok"
 
 
 def _report_files(report: RetrainReport, candidate: LocoResult, settings: Any) -> dict[str, bytes]:
