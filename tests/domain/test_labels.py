@@ -134,3 +134,31 @@ def test_day_outcomes_replay_the_log_and_select_a_batch() -> None:
     before = day_outcomes(events, incident, until=events[2].created_at)
     assert {k: v.outcome for k, v in before.items()} == {1: NEW_POSITIVE, 2: CONFIRMED}
     assert set(day_outcomes(events, incident, batch_id=8)) == {1, 3}
+
+
+def test_a_lone_event_follows_the_rules_on_every_path() -> None:
+    """Days with one event take a shortcut; it must agree with the rules (and with the same
+    event seen through the general path, beside an event that cancels nothing)."""
+    for kind in ("decision", "adjudication", "retraction"):
+        for verdict in ("positive", "negative", "unsure", "skip"):
+            for reverted in (False, True):
+                lone = ev(5, verdict, event=kind, reverted=reverted)
+                got = effective_label([lone])
+                if reverted or kind == "retraction":
+                    assert got is None
+                    continue
+                assert got is not None
+                assert (
+                    got.verdict,
+                    got.decided_by,
+                    got.evidence_fingerprint,
+                    got.last_event_id,
+                ) == (
+                    verdict,
+                    ("ana",),
+                    "fp1",
+                    5,
+                )
+                # the general path: a reverted earlier event changes nothing
+                noise = ev(1, "positive", analyst="bo", reverted=True)
+                assert effective_label([noise, lone]) == got

@@ -21,13 +21,16 @@ def label_events(
     batch_id: int | None = None,
     countries: Sequence[str] | None = None,
     after_id: int | None = None,
+    ordered: bool = True,
 ) -> list[LabelEvent]:
     """Label-log rows, with the reverted flag of their batch, for the effective-label derivation.
 
     The filters keep hot paths on indexes: one batch's events, the events of a few countries
-    (a join, not a list of sample ids), or only events newer than ``after_id``.
+    (a join, not a list of sample ids), or only events newer than ``after_id``. The derivation
+    orders each day's events itself, so a caller that only derives may skip the sort
+    (``ordered=False``: a third of the query's time for the whole log).
     """
-    stmt = _events_select()
+    stmt = _events_select(ordered=ordered)
     if sample_ids is not None:
         stmt = stmt.where(Label.sample_id.in_(sample_ids))
     if countries is not None:
@@ -65,24 +68,21 @@ def placed_label_events(
     ]
 
 
-def _events_select(*extra: Any) -> Select[*tuple[Any, ...]]:
-    return (
-        select(
-            Label.id,
-            Label.sample_id,
-            Label.verdict,
-            Label.event,
-            Label.analyst,
-            Label.created_at,
-            Label.evidence_fingerprint,
-            Label.retracts_id,
-            LabelBatch.status,
-            Label.batch_id,
-            *extra,
-        )
-        .outerjoin(LabelBatch, LabelBatch.id == Label.batch_id)
-        .order_by(Label.created_at, Label.id)
-    )
+def _events_select(*extra: Any, ordered: bool = True) -> Select[*tuple[Any, ...]]:
+    stmt = select(
+        Label.id,
+        Label.sample_id,
+        Label.verdict,
+        Label.event,
+        Label.analyst,
+        Label.created_at,
+        Label.evidence_fingerprint,
+        Label.retracts_id,
+        LabelBatch.status,
+        Label.batch_id,
+        *extra,
+    ).outerjoin(LabelBatch, LabelBatch.id == Label.batch_id)
+    return stmt.order_by(Label.created_at, Label.id) if ordered else stmt
 
 
 def _filtered(

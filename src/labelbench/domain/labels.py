@@ -69,6 +69,9 @@ def _order(e: LabelEvent) -> tuple[dt.datetime, int]:
 
 def _standing(events: Iterable[LabelEvent]) -> list[LabelEvent]:
     """Rules 1 and 2: decisions and adjudications that still count, in the given order."""
+    if isinstance(events, list) and len(events) == 1:  # most days: one event, nothing to cancel
+        only = events[0]
+        return [] if only.reverted or only.event == "retraction" else [only]
     live = [e for e in events if not e.reverted]
     retracted = {e.retracts_id for e in live if e.event == "retraction" and e.retracts_id}
     return [e for e in live if e.event != "retraction" and e.id not in retracted]
@@ -93,6 +96,9 @@ def effective_label(events: Iterable[LabelEvent]) -> EffectiveLabel | None:
 def _effective(standing: list[LabelEvent]) -> EffectiveLabel | None:
     if not standing:
         return None
+    if len(standing) == 1:  # rules 3-6 agree on a lone standing event: it is the verdict
+        e = standing[0]
+        return EffectiveLabel(e.verdict, (e.analyst,), e.evidence_fingerprint, e.id)
     adjudications = [e for e in standing if e.event == "adjudication"]
     if adjudications:
         last = max(adjudications, key=_order)

@@ -28,7 +28,7 @@ def status(ws: Workspace) -> dict[str, Any]:
     """A JSON-ready summary (the `status --json` interface)."""
     with ws.transaction(readonly=True) as session:
         per_country = labellog.country_counts(session)
-        events = labellog.label_events(session)
+        events = labellog.label_events(session, ordered=False)  # day_outcomes orders
         labelled = {
             int(r.id): (str(r.country), int(r.incident_label), bool(r.candidate_only))
             for r in session.execute(
