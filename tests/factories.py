@@ -113,3 +113,29 @@ def load_world(ws: Any, world: dict[str, pd.DataFrame]) -> None:
         queries.insert_frame(session, Evidence.__table__, evidence)
         queries.insert_frame(session, Incident.__table__, world["incidents"])
         queries.insert_frame(session, ProbeMetric.__table__, world["probe_metrics"])
+
+
+def label_first_days(
+    ws: Any, country: str, k: int, verdict: str = "positive", analyst: str = "ana"
+) -> int:
+    """One analyst's batch: ``verdict`` on the first ``k`` incident-negative days of ``country``
+    (through the labelling service, as the app records them); returns the batch id."""
+    from sqlalchemy import select
+
+    from labelbench.db.models import Sample
+    from labelbench.services.labelling import LabellingService
+
+    svc = LabellingService(ws, analyst, countries=[country])
+    svc.start(build_if_empty=False)
+    with ws.transaction() as session:
+        rows = session.execute(
+            select(Sample.id, Sample.fingerprint)
+            .where(Sample.country == country, Sample.incident_label == 0)
+            .order_by(Sample.day)
+            .limit(k)
+        ).all()
+    for sid, fp in rows:
+        svc.decide(sid, verdict, fingerprint_seen=fp)
+    svc.close()
+    assert svc.batch_id is not None
+    return svc.batch_id

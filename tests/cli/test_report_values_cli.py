@@ -14,34 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from factories import label_first_days
 
 from labelbench.cli.main import main
-from labelbench.db.models import Sample
-from labelbench.services.labelling import LabellingService
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     code = main(list(args))
     out, _ = capsys.readouterr()
     return code, out
-
-
-def _label_om(ws: Any, k: int) -> int:
-    svc = LabellingService(ws, "ana", countries=["OM"])
-    svc.start(build_if_empty=False)
-    with ws.transaction() as session:
-        rows = session.execute(
-            select(Sample.id, Sample.fingerprint)
-            .where(Sample.country == "OM", Sample.incident_label == 0)
-            .order_by(Sample.day)
-            .limit(k)
-        ).all()
-    for sid, fp in rows:
-        svc.decide(sid, "positive", fingerprint_seen=fp)
-    svc.close()
-    assert svc.batch_id is not None
-    return svc.batch_id
 
 
 def test_batch_and_weekly_reports_show_the_value_per_labelled_country(
@@ -55,7 +36,7 @@ def test_batch_and_weekly_reports_show_the_value_per_labelled_country(
     monkeypatch.setenv("LABELBENCH_TRAINING__JOBS", "1")
     monkeypatch.setenv("LABELBENCH_TRAINING__N_BOOT", "200")
     assert run(capsys, "retrain", "--json", "--batches", "0")[0] == 0  # the baseline
-    batch = _label_om(tiny_world_ws, 4)
+    batch = label_first_days(tiny_world_ws, "OM", 4)
 
     # No retrain has measured the batch yet: the reports say so and name the command.
     code, out = run(capsys, "report", "batch", str(batch), "--format", "json")

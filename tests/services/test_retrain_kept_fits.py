@@ -11,30 +11,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from factories import label_first_days
 
-from labelbench.db.models import Sample
 from labelbench.ml.foldcache import FILE_NAME
-from labelbench.services.labelling import LabellingService
 from labelbench.services.retrain import retrain
 
 #: Keys that name the run or time it, or describe the cache itself: everything else must match.
 RUN_KEYS = ("run_id", "bundle_dir", "kept_fits", "promotion_reason")
-
-
-def _label(ws: Any, country: str, k: int) -> None:
-    svc = LabellingService(ws, "ana", countries=[country])
-    svc.start(build_if_empty=False)
-    with ws.transaction() as session:
-        rows = session.execute(
-            select(Sample.id, Sample.fingerprint)
-            .where(Sample.country == country, Sample.incident_label == 0)
-            .order_by(Sample.day)
-            .limit(k)
-        ).all()
-    for sid, fp in rows:
-        svc.decide(sid, "positive", fingerprint_seen=fp)
-    svc.close()
 
 
 def _numbers(report: Any) -> dict[str, Any]:
@@ -55,7 +38,7 @@ def test_kept_fits_missing_or_damaged_give_the_same_report(tiny_world_ws: Any) -
     first = retrain(ws, actor="ml", pipeline="stacked")
     kept = first.bundle_dir / FILE_NAME
     assert kept.is_file() and first.to_dict()["kept_fits"]["status"] == "none"
-    _label(ws, "OM", 4)
+    label_first_days(ws, "OM", 4)
 
     with_kept = retrain(ws, actor="ml", pipeline="stacked", promote=False)
     info = with_kept.to_dict()["kept_fits"]

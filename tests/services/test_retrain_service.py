@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import label_first_days
 from sqlalchemy import select
 
-from labelbench.db.models import ModelEvent, ModelRun, Sample
+from labelbench.db.models import ModelEvent, ModelRun
 from labelbench.errors import ConflictError, InputError, ModelError, NotFoundError
 from labelbench.services.batches import list_batches, revert_batch
-from labelbench.services.labelling import LabellingService
 from labelbench.services.labels import training_frame
 from labelbench.services.predict import Predictor
 from labelbench.services.registry import load_alias, promote, rollback
@@ -24,23 +24,6 @@ def ws(tiny_world_ws):  # type: ignore[no-untyped-def]
     tiny_world_ws.settings.training.jobs = 1
     tiny_world_ws.settings.training.n_boot = 200
     return tiny_world_ws
-
-
-def _label_some(ws, analyst: str, country: str, verdict: str, k: int) -> int:  # type: ignore[no-untyped-def]
-    svc = LabellingService(ws, analyst, countries=[country])
-    svc.start(build_if_empty=False)
-    with ws.transaction() as session:
-        rows = session.execute(
-            select(Sample.id, Sample.fingerprint)
-            .where(Sample.country == country, Sample.incident_label == 0)
-            .order_by(Sample.day)
-            .limit(k)
-        ).all()
-    for sid, fp in rows:
-        svc.decide(sid, verdict, fingerprint_seen=fp)
-    svc.close()
-    assert svc.batch_id is not None
-    return svc.batch_id
 
 
 def test_first_retrain_promotes_the_baseline(ws) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +54,7 @@ def test_first_retrain_promotes_the_baseline(ws) -> None:  # type: ignore[no-unt
 
 def test_second_retrain_compares_attributes_and_gates(ws) -> None:  # type: ignore[no-untyped-def]
     first = retrain(ws, actor="ml")
-    batch = _label_some(ws, "ana", "OM", "positive", 4)
+    batch = label_first_days(ws, "OM", 4)
     second = retrain(ws, actor="ml")
     data = second.to_dict()
     assert data["production_run_id"] == first.run_id and data["production"] is not None
@@ -107,7 +90,7 @@ def test_second_retrain_compares_attributes_and_gates(ws) -> None:  # type: igno
 
 def test_promotion_needs_force_and_reason_and_rollback_restores(ws) -> None:  # type: ignore[no-untyped-def]
     first = retrain(ws, actor="ml")
-    _label_some(ws, "ana", "KW", "positive", 2)
+    label_first_days(ws, "KW", 2)
     second = retrain(ws, actor="ml")
     with pytest.raises(ConflictError, match="--force"):
         promote(ws, second.run_id, actor="lead")
@@ -133,7 +116,7 @@ def test_tampered_bundle_is_refused(ws) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_batch_revert_withdraws_labels_from_the_next_retrain(ws) -> None:  # type: ignore[no-untyped-def]
-    batch = _label_some(ws, "ana", "OM", "positive", 3)
+    batch = label_first_days(ws, "OM", 3)
     with ws.transaction() as session:
         before = training_frame(session, countries=["OM"])
     assert (before["label_source"] == "human").sum() == 3
