@@ -27,6 +27,10 @@ def _claimable(analyst: str, now: dt.datetime) -> object:
     return and_(free, not_excluded)
 
 
+#: The order items are served in: the newest queue build first, then its ranking.
+SERVICE_ORDER = (QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id)
+
+
 def claim_next_item(
     session: Session,
     analyst: str,
@@ -55,9 +59,7 @@ def claim_next_item(
     if skip_items:
         pick = pick.where(QueueItem.id.not_in(skip_items))
     first = (
-        pick.order_by(
-            case((own, 0), else_=1), QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id
-        )
+        pick.order_by(case((own, 0), else_=1), *SERVICE_ORDER)
         .limit(1)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
@@ -69,6 +71,14 @@ def claim_next_item(
         .returning(QueueItem)
         .execution_options(synchronize_session=False)
     ).one_or_none()
+
+
+def upcoming_samples(session: Session, countries: Sequence[str] | None, limit: int) -> list[int]:
+    """Sample ids of the pending items a claim would serve next, best first (no lock taken)."""
+    stmt = select(QueueItem.sample_id).where(QueueItem.status == "pending")
+    if countries:
+        stmt = stmt.where(QueueItem.country.in_(countries))
+    return list(session.scalars(stmt.order_by(*SERVICE_ORDER).limit(limit)))
 
 
 def renew(session: Session, item_id: int, analyst: str, *, lease_seconds: int) -> bool:

@@ -152,11 +152,7 @@ class LabellingService:
 
     def _upcoming(self, session: Session) -> list[int]:
         """Sample ids of the pending items this session would claim next, best first."""
-        stmt = select(QueueItem.sample_id).where(QueueItem.status == "pending")
-        if self._targets:
-            stmt = stmt.where(QueueItem.country.in_(self._targets))
-        stmt = stmt.order_by(QueueItem.build_id.desc(), QueueItem.rank, QueueItem.id)
-        return list(session.scalars(stmt.limit(PREDICT_AHEAD)))
+        return claims.upcoming_samples(session, self._targets or None, PREDICT_AHEAD)
 
     def use_predictor(self, predictor: Predictor | None) -> None:
         """Switch to a newly trained model (the app trains a baseline when none exists)."""
